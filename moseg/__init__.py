@@ -1,0 +1,3 @@
+"""moseg: surrogate-assisted multi-objective evolutionary NAS for real-time semantic segmentation."""
+
+__version__ = "0.1.0"

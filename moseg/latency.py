@@ -1,0 +1,207 @@
+"""Latency measured the way a deployment engineer would, with the protocol recorded beside the numbers.
+
+Batch-1 eager PyTorch on a GPU is dominated by kernel-launch overhead for small networks, so the GPU default
+is `cuda_graph` (capture once, replay); `eager` stays for comparison with papers that used it, and `compile`
+runs `torch.compile`. Timing uses CUDA events on a GPU and `perf_counter` on a CPU.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+MODES = ("eager", "cuda_graph", "compile")
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+@dataclass(frozen=True)
+class LatencyResult:
+    """Per-call latency statistics in milliseconds and the protocol that produced them."""
+
+    median_ms: float
+    p90_ms: float
+    mean_ms: float
+    std_ms: float
+    repeats: int
+    protocol: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _parse_device(device: str | torch.device) -> torch.device:
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device = {device!r} is not a device string; expected 'cpu', 'cuda' or 'cuda:N'") from err
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device = {device!r}: expected 'cpu', 'cuda' or 'cuda:N'")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device = {device!r} but no CUDA GPU is available here; use device='cpu'")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"device = {device!r} but only {torch.cuda.device_count()} GPU(s) are visible")
+    return dev
+
+
+def _parse_dtype(dtype: str | torch.dtype, dev: torch.device) -> torch.dtype:
+    names = {v: k for k, v in DTYPES.items()}
+    if isinstance(dtype, str):
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype = {dtype!r}, expected one of {sorted(DTYPES)}")
+        dtype = DTYPES[dtype]
+    if dtype not in names:
+        raise ValueError(f"dtype = {dtype!r}, expected one of {sorted(DTYPES)}")
+    if dev.type == "cpu" and dtype == torch.float16:
+        raise ValueError("dtype = 'float16' is not a CPU deployment dtype here; use 'float32' or 'bfloat16' on CPU")
+    return dtype
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def protocol_of(dev: torch.device, dtype: torch.dtype, input_shape: tuple, mode: str, threads: int,
+                channels_last: bool) -> dict:
+    """Everything needed to reproduce (or discount) a latency figure."""
+    proto = {
+        "device": str(dev), "torch": torch.__version__, "dtype": str(dtype).replace("torch.", ""),
+        "input_shape": list(input_shape), "batch": input_shape[0], "mode": mode, "threads": threads,
+        "channels_last": channels_last, "timer": "cuda_event" if dev.type == "cuda" else "perf_counter",
+    }
+    if dev.type == "cuda":
+        props = torch.cuda.get_device_properties(dev)
+        proto.update(device_name=props.name, cuda=torch.version.cuda,
+                     driver=_nvidia_driver(), cudnn=torch.backends.cudnn.version())
+    else:
+        proto.update(device_name=_cpu_name(), cpu_count=os.cpu_count())
+    return proto
+
+
+def _nvidia_driver() -> str | None:
+    try:
+        with open("/proc/driver/nvidia/version") as f:
+            return f.readline().strip()
+    except OSError:
+        return None
+
+
+def _runner(model: nn.Module, x: torch.Tensor, mode: str) -> Callable[[], object]:
+    if mode == "eager":
+        return lambda: model(x)
+    if mode == "compile":
+        compiled = torch.compile(model)
+        return lambda: compiled(x)
+    # cuda_graph: warm up on a side stream (as capture requires), then capture one call and replay it
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        for _ in range(3):
+            model(x)
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        model(x)
+    return graph.replay
+
+
+def _time_calls(run: Callable[[], object], n: int, dev: torch.device) -> list[float]:
+    """Milliseconds of each of `n` calls."""
+    times = []
+    if dev.type == "cuda":
+        events = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(n)]
+        for start, end in events:
+            start.record()
+            run()
+            end.record()
+        torch.cuda.synchronize(dev)
+        return [start.elapsed_time(end) for start, end in events]
+    for _ in range(n):
+        t0 = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return times
+
+
+def measure_latency(
+    model: nn.Module,
+    input_shape: tuple[int, int, int, int],
+    device: str | torch.device = "cpu",
+    dtype: str | torch.dtype = "float32",
+    mode: str = "eager",
+    *,
+    threads: int | None = None,
+    channels_last: bool = False,
+    warmup_chunk: int = 10,
+    max_warmup_chunks: int = 20,
+    stable_tolerance: float = 0.05,
+    min_repeats: int = 30,
+    min_time_s: float = 1.0,
+) -> LatencyResult:
+    """Latency of one forward pass of (a copy of) `model` in eval mode on a random `input_shape` input.
+
+    Warm-up runs in chunks of `warmup_chunk` calls until two consecutive chunk medians agree within
+    `stable_tolerance` (at most `max_warmup_chunks`); then calls are timed one by one until both
+    `min_repeats` calls and `min_time_s` seconds are reached. On CPU `threads` fixes torch's thread count
+    (default: the current setting) for the measurement.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode = {mode!r}, expected one of {list(MODES)}")
+    if len(input_shape) != 4 or any(not isinstance(s, int) or s < 1 for s in input_shape):
+        raise ValueError(f"input_shape = {input_shape!r}, expected (batch, channels, height, width) positive integers")
+    if min_repeats < 1 or warmup_chunk < 1:
+        raise ValueError(f"min_repeats = {min_repeats}, warmup_chunk = {warmup_chunk}: both must be >= 1")
+    dev = _parse_device(device)
+    dtype = _parse_dtype(dtype, dev)
+    if mode == "cuda_graph" and dev.type != "cuda":
+        raise ValueError(f"mode = 'cuda_graph' needs a CUDA device, got device = {str(device)!r}")
+    previous_threads = torch.get_num_threads()
+    threads = previous_threads if threads is None else threads
+    if threads < 1:
+        raise ValueError(f"threads = {threads}, expected >= 1")
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    net = copy.deepcopy(model).eval().to(device=dev, dtype=dtype, memory_format=memory_format)
+    x = torch.randn(input_shape, device=dev, dtype=dtype).contiguous(memory_format=memory_format)
+    torch.set_num_threads(threads)
+    try:
+        with torch.inference_mode():
+            run = _runner(net, x, mode)
+            previous = None
+            warmup_calls = 0
+            for _ in range(max_warmup_chunks):
+                current = statistics.median(_time_calls(run, warmup_chunk, dev))
+                warmup_calls += warmup_chunk
+                if previous is not None and abs(current - previous) <= stable_tolerance * previous:
+                    break
+                previous = current
+            times: list[float] = []
+            while len(times) < min_repeats or sum(times) < min_time_s * 1e3:
+                times += _time_calls(run, max(1, min_repeats // 2), dev)
+    finally:
+        torch.set_num_threads(previous_threads)
+    times.sort()
+    proto = protocol_of(dev, dtype, input_shape, mode, threads, channels_last)
+    proto["warmup_calls"] = warmup_calls
+    return LatencyResult(
+        median_ms=statistics.median(times),
+        p90_ms=times[min(len(times) - 1, int(0.9 * len(times)))],
+        mean_ms=statistics.fmean(times),
+        std_ms=statistics.pstdev(times),
+        repeats=len(times),
+        protocol=proto,
+    )

@@ -1,0 +1,315 @@
+"""Integer encoding of the hierarchical hybrid search space.
+
+Network level: how many lower-resolution branches (1/16, 1/32, 1/64) sit beside the 1/8 branch, each
+branch's width and depth, and after which high-resolution block each lower branch fuses in. Cell level, per
+block: the operator family (inverted-residual convolution or pooled multi-head self-attention) and that
+family's configuration. Every gene is an integer in [xl, xu]; choice genes index into the choice lists.
+
+Identity is expressed through elastic depth (blocks beyond a branch's depth are skipped) rather than a
+per-block "skip" operator, which would give one network many encodings.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from moseg.space.arch import Arch, AttentionBlock, Block, Branch, ConvBlock
+
+OPS = ("conv", "attention")
+CONV_GENES = ("kernel", "dilation")
+ATTENTION_GENES = ("heads", "head_dim", "kv_pool")
+SHARED_GENES = ("expand",)  # conv: inverted-residual expansion; attention: feed-forward expansion
+BLOCK_GENES = ("op", *CONV_GENES, *SHARED_GENES, *ATTENTION_GENES)
+
+
+@dataclass(frozen=True)
+class Gene:
+    """One integer variable: its name (e.g. ``b1.k2.kernel``), inclusive bounds, and the values it selects
+    (``None`` when the gene's integer is its own value, as for depths)."""
+
+    name: str
+    low: int
+    high: int
+    choices: tuple | None = None
+
+
+class SearchSpace:
+    """The default space holds about 10^32.7 distinct networks (see `log10_size`).
+
+    Choice lists are keyword arguments so a study can shrink or widen the space; `branch_widths` has one
+    tuple per branch (its length, 2 to 4, sets the lowest resolution: 1/16 to 1/64).
+    """
+
+    def __init__(
+        self,
+        *,
+        stem_widths: Sequence[int] = (16, 24, 32),
+        branch_widths: Sequence[Sequence[int]] = ((32, 48, 64), (64, 96, 128), (96, 128, 192), (128, 192, 256)),
+        head_widths: Sequence[int] = (64, 96, 128),
+        max_depth: int = 4,
+        kernels: Sequence[int] = (3, 5, 7),
+        dilations: Sequence[int] = (1, 2),
+        expand_ratios: Sequence[int] = (2, 4, 6),
+        heads: Sequence[int] = (1, 2, 4),
+        head_dims: Sequence[int] = (16, 32),
+        kv_pools: Sequence[int] = (8, 16),
+    ) -> None:
+        if not 1 <= len(branch_widths) <= 4:
+            raise ValueError(f"branch_widths has {len(branch_widths)} branches, expected 1 to 4 (1/8 to 1/64)")
+        if isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 1:
+            raise ValueError(f"max_depth = {max_depth!r}, expected an integer >= 1")
+        self.max_depth = max_depth
+        self.stem_widths = _choices("stem_widths", stem_widths)
+        self.branch_widths = tuple(_choices(f"branch_widths[{i}]", w) for i, w in enumerate(branch_widths))
+        self.head_widths = _choices("head_widths", head_widths)
+        self.kernels = _choices("kernels", kernels, odd=True)
+        self.dilations = _choices("dilations", dilations)
+        self.expand_ratios = _choices("expand_ratios", expand_ratios)
+        self.heads = _choices("heads", heads)
+        self.head_dims = _choices("head_dims", head_dims)
+        self.kv_pools = _choices("kv_pools", kv_pools)
+        self.genes = self._build_genes()
+        self._index = {gene.name: i for i, gene in enumerate(self.genes)}
+        self.xl = np.array([g.low for g in self.genes], dtype=np.int64)
+        self.xu = np.array([g.high for g in self.genes], dtype=np.int64)
+
+    # ----------------------------------------------------------------------------------------- layout
+    @property
+    def n_var(self) -> int:
+        return len(self.genes)
+
+    @property
+    def num_branches(self) -> int:
+        """Branches the space can hold, the 1/8 branch included."""
+        return len(self.branch_widths)
+
+    def _choice_lists(self) -> dict[str, tuple]:
+        return {
+            "op": OPS, "kernel": self.kernels, "dilation": self.dilations, "expand": self.expand_ratios,
+            "heads": self.heads, "head_dim": self.head_dims, "kv_pool": self.kv_pools,
+        }
+
+    def _build_genes(self) -> tuple[Gene, ...]:
+        genes = [
+            _choice_gene("stem_width", self.stem_widths),
+            _choice_gene("head_width", self.head_widths),
+            Gene("n_lower", 0, self.num_branches - 1),
+        ]
+        block_choices = self._choice_lists()
+        for b, widths in enumerate(self.branch_widths):
+            genes += [_choice_gene(f"b{b}.width", widths), Gene(f"b{b}.depth", 1, self.max_depth)]
+            if b > 0:
+                genes.append(Gene(f"b{b}.fuse_after", 0, self.max_depth))
+            for k in range(self.max_depth):
+                genes += [_choice_gene(f"b{b}.k{k}.{name}", block_choices[name]) for name in BLOCK_GENES]
+        return tuple(genes)
+
+    def index(self, name: str) -> int:
+        """Position of the gene called `name` in a vector."""
+        if name not in self._index:
+            raise ValueError(f"unknown gene {name!r}; genes are named like 'b0.depth' or 'b1.k0.kernel'")
+        return self._index[name]
+
+    # ------------------------------------------------------------------------------------- validation
+    def validate(self, x: np.ndarray | Sequence) -> np.ndarray:
+        """Return `x` as an int64 array (one vector or a 2-D batch), or raise ValueError naming the first
+        gene that is not an integer within its bounds."""
+        arr = np.asarray(x)
+        if arr.ndim not in (1, 2) or arr.shape[-1] != self.n_var:
+            raise ValueError(f"expected a vector of {self.n_var} genes (or a 2-D batch of them), got shape {arr.shape}")
+        if arr.dtype.kind not in "iub":
+            if arr.dtype.kind != "f" or not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+                bad = np.argwhere(~np.isfinite(arr.astype(float)) | (arr != np.round(arr)))
+                col = int(bad[0][-1]) if len(bad) else 0
+                value = arr[tuple(bad[0])]
+                raise ValueError(f"gene {self.genes[col].name!r} (index {col}) = {value!r} is not an integer")
+        arr = arr.astype(np.int64)
+        out = (arr < self.xl) | (arr > self.xu)
+        if out.any():
+            where = tuple(np.argwhere(out)[0])
+            gene = self.genes[where[-1]]
+            raise ValueError(
+                f"gene {gene.name!r} (index {where[-1]}) = {arr[where]} is outside its bounds [{gene.low}, {gene.high}]"
+            )
+        return arr
+
+    # ---------------------------------------------------------------------------------- canonical form
+    def canonical(self, x: np.ndarray | Sequence) -> np.ndarray:
+        """Set every gene that has no effect to its lower bound, so two vectors that describe the same
+        network become equal: genes of absent branches, of blocks beyond a branch's depth, of the family a
+        block does not use; and `fuse_after` clipped to the high-resolution depth."""
+        arr = self.validate(x)
+        X = np.atleast_2d(arr).copy()
+        n_lower = X[:, self.index("n_lower")]
+        hr_depth = X[:, self.index("b0.depth")]
+        for b in range(self.num_branches):
+            cols = self._branch_columns(b)
+            if b > 0:
+                fuse = self.index(f"b{b}.fuse_after")
+                X[:, fuse] = np.minimum(X[:, fuse], hr_depth)
+                absent = n_lower < b
+                X[np.ix_(absent, cols)] = self.xl[cols]
+            depth = X[:, self.index(f"b{b}.depth")]
+            for k in range(self.max_depth):
+                block_cols = [self.index(f"b{b}.k{k}.{name}") for name in BLOCK_GENES]
+                unused = depth <= k
+                X[np.ix_(unused, block_cols)] = self.xl[block_cols]
+                is_conv = X[:, block_cols[0]] == OPS.index("conv")
+                for family_genes, rows in ((ATTENTION_GENES, is_conv), (CONV_GENES, ~is_conv)):
+                    cols_off = [self.index(f"b{b}.k{k}.{name}") for name in family_genes]
+                    X[np.ix_(rows, cols_off)] = self.xl[cols_off]
+        return X[0] if arr.ndim == 1 else X
+
+    def _branch_columns(self, b: int) -> list[int]:
+        prefix = f"b{b}."
+        return [i for i, gene in enumerate(self.genes) if gene.name.startswith(prefix)]
+
+    # -------------------------------------------------------------------------------- decode / encode
+    def decode(self, x: np.ndarray | Sequence) -> Arch:
+        """The network a single gene vector describes."""
+        v = self.canonical(x)
+        if v.ndim != 1:
+            raise ValueError(f"decode takes one vector of {self.n_var} genes, got shape {v.shape}")
+
+        def value(name: str):
+            gene = self.genes[self.index(name)]
+            raw = int(v[self.index(name)])
+            return gene.choices[raw] if gene.choices is not None else raw
+
+        branches = []
+        for b in range(1 + value("n_lower")):
+            blocks = tuple(self._decode_block(value, f"b{b}.k{k}.") for k in range(value(f"b{b}.depth")))
+            fuse_after = value(f"b{b}.fuse_after") if b > 0 else None
+            branches.append(Branch(value(f"b{b}.width"), blocks, fuse_after))
+        return Arch(value("stem_width"), value("head_width"), tuple(branches))
+
+    @staticmethod
+    def _decode_block(value, prefix: str) -> Block:
+        if value(prefix + "op") == "conv":
+            return ConvBlock(value(prefix + "kernel"), value(prefix + "dilation"), value(prefix + "expand"))
+        return AttentionBlock(
+            value(prefix + "heads"), value(prefix + "head_dim"), value(prefix + "kv_pool"), value(prefix + "expand")
+        )
+
+    def encode(self, arch: Arch) -> np.ndarray:
+        """The canonical vector of `arch`; ValueError names any value the space does not offer."""
+        if not isinstance(arch, Arch):
+            raise ValueError(f"encode takes an Arch, got {type(arch).__name__}")
+        v = self.xl.copy()
+
+        def put(name: str, val: int) -> None:
+            gene = self.genes[self.index(name)]
+            if gene.choices is not None:
+                if val not in gene.choices:
+                    raise ValueError(f"gene {name!r} = {val!r} is not offered; expected one of {list(gene.choices)}")
+                val = gene.choices.index(val)
+            elif not gene.low <= val <= gene.high:
+                raise ValueError(f"gene {name!r} = {val!r} is outside its bounds [{gene.low}, {gene.high}]")
+            v[self.index(name)] = val
+
+        if not 1 <= len(arch.branches) <= self.num_branches:
+            raise ValueError(f"arch has {len(arch.branches)} branches, expected 1 to {self.num_branches}")
+        put("stem_width", arch.stem_width)
+        put("head_width", arch.head_width)
+        put("n_lower", len(arch.branches) - 1)
+        hr_depth = arch.branches[0].depth
+        for b, branch in enumerate(arch.branches):
+            put(f"b{b}.width", branch.width)
+            put(f"b{b}.depth", branch.depth)
+            if b > 0:
+                if branch.fuse_after is None or not 0 <= branch.fuse_after <= hr_depth:
+                    raise ValueError(
+                        f"gene 'b{b}.fuse_after' = {branch.fuse_after!r}, expected an integer in [0, {hr_depth}] "
+                        f"(the high-resolution branch has {hr_depth} blocks)"
+                    )
+                put(f"b{b}.fuse_after", branch.fuse_after)
+            elif branch.fuse_after is not None:
+                raise ValueError(
+                    f"the 1/8 branch cannot fuse into itself: fuse_after = {branch.fuse_after!r}, expected None"
+                )
+            for k, block in enumerate(branch.blocks):
+                prefix = f"b{b}.k{k}."
+                put(prefix + "op", block.op)
+                family = CONV_GENES if block.op == "conv" else ATTENTION_GENES
+                for name in (*family, *SHARED_GENES):
+                    put(prefix + name, getattr(block, name))
+        return v
+
+    # ------------------------------------------------------------------------------------- sampling
+    def sample(self, n: int, seed: int | np.random.Generator | None = None) -> np.ndarray:
+        """`n` canonical vectors drawn hierarchically: network level first (branch count, widths, depths,
+        fusion point uniform over the high-resolution depth), then per block the family uniformly, then that
+        family's configuration uniformly. Because family and configuration are separate genes, attention is
+        drawn as often as convolution whatever the number of configurations of each."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"n = {n!r}, expected a non-negative integer")
+        rng = np.random.default_rng(seed)
+        X = rng.integers(self.xl, self.xu + 1, size=(int(n), self.n_var))
+        hr_depth = X[:, self.index("b0.depth")]
+        for b in range(1, self.num_branches):
+            X[:, self.index(f"b{b}.fuse_after")] = rng.integers(0, hr_depth + 1)
+        return self.canonical(X)
+
+    def max_arch(self) -> Arch:
+        """Every gene at its upper bound: all branches, full depth, widest, attention with most heads."""
+        return self.decode(self.xu)
+
+    def min_arch(self) -> Arch:
+        """Every gene at its lower bound: the 1/8 branch alone, one narrow 3x3 convolution block."""
+        return self.decode(self.xl)
+
+    # ----------------------------------------------------------------------------------------- size
+    def num_block_configs(self) -> int:
+        conv = len(self.kernels) * len(self.dilations) * len(self.expand_ratios)
+        attention = len(self.heads) * len(self.head_dims) * len(self.kv_pools) * len(self.expand_ratios)
+        return conv + attention
+
+    def size(self) -> int:
+        """Exact number of distinct canonical networks."""
+        per_block = self.num_block_configs()
+        depths = range(1, self.max_depth + 1)
+        chain = sum(per_block**d for d in depths)  # block sequences of one branch, any depth
+        total = 0
+        for n_lower in range(self.num_branches):
+            hr = len(self.branch_widths[0]) * sum(per_block**d * (d + 1) ** n_lower for d in depths)
+            lower = math.prod(len(self.branch_widths[b]) * chain for b in range(1, n_lower + 1))
+            total += hr * lower
+        return len(self.stem_widths) * len(self.head_widths) * total
+
+    def log10_size(self) -> float:
+        """log10 of the number of distinct canonical networks."""
+        return math.log10(self.size())
+
+    def summary(self) -> str:
+        """A few lines a person reads to know the space."""
+        lines = [
+            f"moseg search space: {self.n_var} integer genes, 10^{self.log10_size():.2f} distinct networks",
+            f"  branches: 1/8 always, up to {self.num_branches - 1} lower "
+            f"(down to 1/{8 * 2 ** (self.num_branches - 1)}), depth 1..{self.max_depth} blocks each",
+            f"  widths: stem {list(self.stem_widths)}, head {list(self.head_widths)}, "
+            + ", ".join(f"1/{8 * 2**b} {list(w)}" for b, w in enumerate(self.branch_widths)),
+            f"  conv blocks: kernel {list(self.kernels)} x dilation {list(self.dilations)} "
+            f"x expand {list(self.expand_ratios)}",
+            f"  attention blocks: heads {list(self.heads)} x head_dim {list(self.head_dims)} x kv_pool "
+            f"{list(self.kv_pools)} x expand {list(self.expand_ratios)}",
+        ]
+        return "\n".join(lines)
+
+
+def _choices(name: str, values: Sequence[int], odd: bool = False) -> tuple[int, ...]:
+    values = tuple(values)
+    if not values or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in values):
+        raise ValueError(f"{name} = {values!r}, expected a non-empty list of positive integers")
+    if list(values) != sorted(set(values)):
+        raise ValueError(f"{name} = {values!r}, expected strictly increasing values")
+    if odd and any(v % 2 == 0 for v in values):
+        raise ValueError(f"{name} = {values!r}, expected odd kernel sizes")
+    return tuple(int(v) for v in values)
+
+
+def _choice_gene(name: str, choices: tuple) -> Gene:
+    return Gene(name, 0, len(choices) - 1, choices)

@@ -1,0 +1,23 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="moseg",
+    version="0.1.0",
+    description="Surrogate-assisted multi-objective evolutionary NAS for real-time semantic segmentation",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["moseg", "moseg.*", "surrogates", "surrogates.*"]),
+    install_requires=[
+        "torch>=2.1",
+        "numpy>=1.24",
+        "pymoo>=0.6",
+        "scikit-learn>=1.3",
+        "xgboost>=1.7",
+        "pandas>=2.0",
+        "matplotlib>=3.7",
+        "joblib>=1.3",
+    ],
+    extras_require={"test": ["pytest>=7", "ruff>=0.4"]},
+    entry_points={"console_scripts": ["moseg = moseg.cli:main"]},
+)

@@ -1,0 +1,32 @@
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from moseg.cli import main
+from moseg.space import Arch, SearchSpace
+
+
+def test_space_command_prints_summary_table_and_json(capsys):
+    assert main(["space", "--sample", "2", "--seed", "1", "--json", "--resolution", "720x960"]) == 0
+    out = capsys.readouterr().out
+    assert "126 integer genes" in out and "GFLOPs @720x960" in out
+    records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert [r["name"] for r in records] == ["min", "max", "sample 0", "sample 1"]
+    space = SearchSpace()
+    assert Arch.from_dict(records[2]["arch"]) == space.decode(space.sample(2, 1)[0])
+
+
+def test_bad_resolution_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["space", "--resolution", "360by480"])
+    assert exit_info.value.code == 2
+    assert "expected HEIGHTxWIDTH" in capsys.readouterr().err
+
+
+def test_console_script_is_installed():
+    executable = shutil.which("moseg")
+    assert executable, "the `moseg` console script is not on PATH: is the package installed?"
+    result = subprocess.run([executable, "space", "--sample", "0"], capture_output=True, text=True)
+    assert result.returncode == 0 and "distinct networks" in result.stdout

@@ -1,0 +1,68 @@
+import pytest
+import torch
+
+from moseg.latency import measure_latency
+from moseg.space import SearchSpace
+from moseg.supernet import Supernet
+
+SPACE = SearchSpace()
+
+
+@pytest.fixture(scope="module")
+def networks():
+    torch.manual_seed(0)
+    supernet = Supernet(SPACE, 11)
+    return supernet.extract(SPACE.min_arch()), supernet.extract(SPACE.max_arch())
+
+
+def test_protocol_is_recorded_and_truthful(networks):
+    small, _ = networks
+    result = measure_latency(small, (1, 3, 64, 96), device="cpu", dtype="float32", threads=1,
+                             min_repeats=12, min_time_s=0.0, warmup_chunk=3)
+    proto = result.protocol
+    assert proto["device"] == "cpu" and proto["dtype"] == "float32" and proto["mode"] == "eager"
+    assert proto["input_shape"] == [1, 3, 64, 96] and proto["batch"] == 1 and proto["threads"] == 1
+    assert proto["torch"] == torch.__version__ and proto["timer"] == "perf_counter"
+    assert proto["warmup_calls"] >= 6 and proto["warmup_calls"] % 3 == 0  # at least two chunks to judge stability
+    assert result.repeats >= 12
+    assert 0 < result.median_ms <= result.p90_ms
+    assert result.to_dict()["protocol"] == proto
+    assert torch.get_num_threads() >= 1  # restored after the measurement
+
+
+def test_min_time_extends_the_repeats(networks):
+    small, _ = networks
+    result = measure_latency(small, (1, 3, 32, 32), min_repeats=4, min_time_s=0.2, warmup_chunk=2)
+    assert result.mean_ms * result.repeats >= 199.0
+
+
+def test_larger_network_measures_slower(networks):
+    small, large = networks
+    kw = dict(input_shape=(1, 3, 96, 128), min_repeats=5, min_time_s=0.0, warmup_chunk=2, max_warmup_chunks=3)
+    assert measure_latency(large, **kw).median_ms > 3 * measure_latency(small, **kw).median_ms
+
+
+def test_model_is_not_modified(networks):
+    small, _ = networks
+    small.train()
+    measure_latency(small, (1, 3, 32, 32), dtype="bfloat16", min_repeats=2, min_time_s=0.0, warmup_chunk=1)
+    assert small.training and next(small.parameters()).dtype == torch.float32
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"device": "tpu"}, "device = 'tpu'"),
+        ({"device": "cuda:0"} if not torch.cuda.is_available() else {"device": "cuda:99"}, "cuda"),
+        ({"mode": "tensorrt"}, r"mode = 'tensorrt', expected one of \['eager', 'cuda_graph', 'compile'\]"),
+        ({"mode": "cuda_graph", "device": "cpu"}, "'cuda_graph' needs a CUDA device"),
+        ({"dtype": "int8"}, "dtype = 'int8'"),
+        ({"dtype": "float16"}, "'float16' is not a CPU deployment dtype"),
+        ({"input_shape": (3, 64, 64)}, r"input_shape = \(3, 64, 64\)"),
+        ({"threads": 0}, "threads = 0"),
+    ],
+)
+def test_bad_arguments_are_named(networks, kwargs, message):
+    args = {"model": networks[0], "input_shape": (1, 3, 32, 32), **kwargs}
+    with pytest.raises(ValueError, match=message):
+        measure_latency(**args)
