@@ -52,9 +52,10 @@ class Supernet(SegmentationNetwork):
 
     def set_active(self, arch: ArchLike) -> Arch:
         """Make `arch` (an Arch or a gene vector) the sub-network that `forward` runs; returns the Arch."""
-        if not isinstance(arch, Arch):
-            arch = self.space.decode(arch)
-        self.space.encode(arch)  # raises ValueError for any value the space does not offer
+        if isinstance(arch, Arch):
+            self.space.encode(arch)  # raises ValueError for any value the space does not offer
+        else:
+            arch = self.space.decode(arch)  # validates the vector
         self.configure(arch)
         self.active_arch = arch
         return arch
