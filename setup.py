@@ -17,6 +17,7 @@ setup(
         "pandas>=2.0",
         "matplotlib>=3.7",
         "joblib>=1.3",
+        "pillow>=9",
     ],
     extras_require={"test": ["pytest>=7", "ruff>=0.4"]},
     entry_points={"console_scripts": ["moseg = moseg.cli:main"]},

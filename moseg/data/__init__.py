@@ -1,0 +1,39 @@
+"""Datasets by name: `build_dataset(name, root, split, **kw)`.
+
+All datasets yield (normalised float image (3, H, W), int64 label (H, W)) with ignored pixels set to
+`moseg.evaluate.IGNORE_INDEX` (255), and offer the search splits `search_train` / `search_val` (see
+`moseg.data.ondisk`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from torch.utils.data import Dataset
+
+from moseg.data.ondisk import ade20k, camvid, cityscapes
+from moseg.data.synthetic import SyntheticScenes
+from moseg.data.transforms import EvalTransform, TrainTransform
+
+
+def _synthetic(root: str | Path | None, split: str, **kw) -> SyntheticScenes:
+    if root is not None:
+        raise ValueError(f"the synthetic dataset is generated, not read: root must be None, got {root!r}")
+    return SyntheticScenes(split, **kw)
+
+
+DATASETS: dict[str, Callable[..., Dataset]] = {
+    "synthetic": _synthetic, "camvid": camvid, "cityscapes": cityscapes, "ade20k": ade20k,
+}
+
+
+def build_dataset(name: str, root: str | Path | None, split: str, **kw) -> Dataset:
+    """The dataset `name` ('synthetic', 'camvid', 'cityscapes', 'ade20k') read from `root` (None for synthetic).
+    Keyword arguments go to the dataset (e.g. `transform`, `holdout_sequences`, `size`)."""
+    if name not in DATASETS:
+        raise ValueError(f"dataset {name!r} is not known; expected one of {sorted(DATASETS)}")
+    return DATASETS[name](root, split, **kw)
+
+
+__all__ = ["DATASETS", "EvalTransform", "SyntheticScenes", "TrainTransform", "build_dataset"]
