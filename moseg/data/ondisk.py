@@ -20,6 +20,13 @@ from moseg.evaluate import IGNORE_INDEX
 SEARCH_SPLITS = ("search_train", "search_val")
 
 
+def _label_map(stored_ids) -> np.ndarray:
+    """256-entry lookup: the i-th stored id becomes train id i, every other value the ignore index."""
+    label_map = np.full(256, IGNORE_INDEX, dtype=np.uint8)
+    label_map[list(stored_ids)] = np.arange(len(stored_ids))
+    return label_map
+
+
 def _check_split(split: str, allowed: Sequence[str]) -> None:
     if split not in allowed:
         raise ValueError(f"split = {split!r}, expected one of {list(allowed)}")
@@ -52,9 +59,7 @@ def camvid(root: str | Path, split: str, transform: Transform | None = None,
         held = set(holdout_sequences)
         pairs = _search_subset(pairs, split, lambda path: path.stem.split("_")[0] in held,
                                f"holdout_sequences={sorted(held)}")
-    label_map = np.full(256, IGNORE_INDEX, dtype=np.uint8)
-    label_map[: len(CAMVID_CLASSES)] = np.arange(len(CAMVID_CLASSES))
-    return SegmentationFolder(pairs, label_map, CAMVID_CLASSES, split, transform)
+    return SegmentationFolder(pairs, _label_map(range(len(CAMVID_CLASSES))), CAMVID_CLASSES, split, transform)
 
 
 CITYSCAPES_CLASSES = ("road", "sidewalk", "building", "wall", "fence", "pole", "traffic_light", "traffic_sign",
@@ -86,9 +91,7 @@ def cityscapes(root: str | Path, split: str, transform: Transform | None = None,
     if split in SEARCH_SPLITS:
         held = set(holdout_cities)
         pairs = _search_subset(pairs, split, lambda path: path.parent.name in held, f"holdout_cities={sorted(held)}")
-    label_map = np.full(256, IGNORE_INDEX, dtype=np.uint8)
-    label_map[list(CITYSCAPES_LABEL_IDS)] = np.arange(len(CITYSCAPES_LABEL_IDS))
-    return SegmentationFolder(pairs, label_map, CITYSCAPES_CLASSES, split, transform)
+    return SegmentationFolder(pairs, _label_map(CITYSCAPES_LABEL_IDS), CITYSCAPES_CLASSES, split, transform)
 
 
 ADE20K_LAYOUT = "images/{training,validation}/*.jpg with annotations/{training,validation}/*.png (0 = unlabelled)"
@@ -107,6 +110,4 @@ def ade20k(root: str | Path, split: str, transform: Transform | None = None,
     if split in SEARCH_SPLITS:
         pairs = _search_subset(pairs, split, lambda path: stable_fraction(path.stem) < holdout_fraction,
                                f"holdout_fraction={holdout_fraction}")
-    label_map = np.full(256, IGNORE_INDEX, dtype=np.uint8)
-    label_map[1:151] = np.arange(150)
-    return SegmentationFolder(pairs, label_map, [f"class_{i}" for i in range(150)], split, transform)
+    return SegmentationFolder(pairs, _label_map(range(1, 151)), [f"class_{i}" for i in range(150)], split, transform)

@@ -14,10 +14,20 @@ MEAN = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
 
 
-def to_tensors(image: np.ndarray, label: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    """uint8 (H, W, 3) image and (H, W) label to a normalised float (3, H, W) tensor and an int64 (H, W) one."""
+def raw_tensors(image: np.ndarray, label: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 (H, W, 3) image and (H, W) label to a float (3, H, W) tensor in [0, 1] and an int64 (H, W) one."""
     img = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255)
-    return (img - MEAN) / STD, torch.from_numpy(np.ascontiguousarray(label)).long()
+    return img, torch.from_numpy(np.ascontiguousarray(label)).long()
+
+
+def normalise(img: torch.Tensor) -> torch.Tensor:
+    return (img - MEAN) / STD
+
+
+def to_tensors(image: np.ndarray, label: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """`raw_tensors` with the image normalised."""
+    img, lab = raw_tensors(image, label)
+    return normalise(img), lab
 
 
 class EvalTransform:
@@ -42,11 +52,8 @@ class TrainTransform:
         self.crop_size, self.scale_range, self.flip, self.jitter = tuple(crop_size), scale_range, flip, jitter
 
     def __call__(self, image: np.ndarray, label: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        img = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255)
-        lab = torch.from_numpy(np.ascontiguousarray(label)).long()
-        img, lab = self._rescale(img, lab)
-        img = self._photometric(img)
-        img = (img - MEAN) / STD  # padding with 0 below is padding with the mean colour
+        img, lab = self._rescale(*raw_tensors(image, label))
+        img = normalise(self._photometric(img))  # padding with 0 below is padding with the mean colour
         img, lab = self._crop(img, lab)
         if self.flip and torch.rand(()) < 0.5:
             img, lab = img.flip(-1), lab.flip(-1)
