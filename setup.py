@@ -18,6 +18,8 @@ setup(
         "matplotlib>=3.7",
         "joblib>=1.3",
         "pillow>=9",
+        "pyyaml>=6",
+        "tqdm>=4.60",
     ],
     extras_require={"test": ["pytest>=7", "ruff>=0.4"]},
     entry_points={"console_scripts": ["moseg = moseg.cli:main"]},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -42,6 +43,24 @@ def cmd_space(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_supernet(args: argparse.Namespace) -> int:
+    """Train a supernet (or, with model.arch set, one arch from scratch) as the config says."""
+    from moseg.config import ConfigError
+    from moseg.train import load_train_config, train
+
+    try:
+        config = load_train_config(args.config, args.overrides)
+    except ConfigError as err:
+        print(f"moseg train-supernet: {err}", file=sys.stderr)
+        return 2
+    result = train(config, resume=args.resume)
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, one process reports
+        return 0
+    for name, scores in result.items():
+        print(f"{name}: mIoU {100 * scores['miou']:.2f} on {config.data.val_split}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="moseg", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -54,6 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     space.add_argument("--json", action="store_true", help="also print each listed arch as a JSON line")
     space.set_defaults(func=cmd_space)
+    train = sub.add_parser(
+        "train-supernet", help="train the weight-sharing supernet (or one arch standalone: model.arch=FILE)",
+        description="Keys and defaults: moseg/train/config.py. Example: moseg train-supernet --config "
+                    "experiments/configs/camvid_supernet.yaml data.root=../shared/data/camvid train.iterations=2000")
+    train.add_argument("--config", help="YAML file of settings (default: the built-in synthetic recipe)")
+    train.add_argument("--resume", action="store_true", help="continue from OUT_DIR/checkpoint.pt if it exists")
+    train.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="settings overriding the config file")
+    train.set_defaults(func=cmd_train_supernet)
     return parser
 
 

@@ -8,8 +8,6 @@ runs `torch.compile`. Timing uses CUDA events on a GPU and `perf_counter` on a C
 from __future__ import annotations
 
 import copy
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -17,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 from torch import nn
+
+from moseg.provenance import device_info
 
 MODES = ("eager", "cuda_graph", "compile")
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -65,17 +65,6 @@ def _parse_dtype(dtype: str | torch.dtype, dev: torch.device) -> torch.dtype:
     return dtype
 
 
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def protocol_of(dev: torch.device, dtype: torch.dtype, input_shape: tuple, mode: str, threads: int,
                 channels_last: bool) -> dict:
     """Everything needed to reproduce (or discount) a latency figure."""
@@ -84,21 +73,8 @@ def protocol_of(dev: torch.device, dtype: torch.dtype, input_shape: tuple, mode:
         "input_shape": list(input_shape), "batch": input_shape[0], "mode": mode, "threads": threads,
         "channels_last": channels_last, "timer": "cuda_event" if dev.type == "cuda" else "perf_counter",
     }
-    if dev.type == "cuda":
-        props = torch.cuda.get_device_properties(dev)
-        proto.update(device_name=props.name, cuda=torch.version.cuda,
-                     driver=_nvidia_driver(), cudnn=torch.backends.cudnn.version())
-    else:
-        proto.update(device_name=_cpu_name(), cpu_count=os.cpu_count())
+    proto.update(device_info(dev))
     return proto
-
-
-def _nvidia_driver() -> str | None:
-    try:
-        with open("/proc/driver/nvidia/version") as f:
-            return f.readline().strip()
-    except OSError:
-        return None
 
 
 def _runner(model: nn.Module, x: torch.Tensor, mode: str) -> Callable[[], object]:

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+from torch import nn
 
 from moseg.space import Arch, SearchSpace
-from moseg.supernet.blocks import ChoiceBlock, ConvBN
+from moseg.supernet.blocks import ChoiceBlock, ConvBN, InvertedResidual, PooledSelfAttention
 from moseg.supernet.layers import ElasticConv2d
 from moseg.supernet.network import Branch, Head, SegmentationNetwork, Stem
 
@@ -48,7 +49,22 @@ class Supernet(SegmentationNetwork):
         head = Head(ConvBN.elastic(widths[0], head_width, 3), ElasticConv2d(head_width, num_classes, 1, bias=True))
         super().__init__(stem, hr, lower, head)
         self.space, self.num_classes = space, num_classes
+        self._init_for_training()
         self.set_active(space.max_arch())
+
+    @torch.no_grad()
+    def _init_for_training(self) -> None:
+        """Every residual branch and lower-branch fusion starts as a no-op (its last BatchNorm scale is zero,
+        as BigNAS recommends for training big and small sub-networks together), and the classifier starts
+        near zero, so every sub-network starts at uniform class probabilities with a well-scaled gradient."""
+        for module in self.modules():
+            if isinstance(module, InvertedResidual):
+                module.pw_project.bn.weight.zero_()
+            elif isinstance(module, PooledSelfAttention):
+                module.out_bn.weight.zero_()
+        for branch in self.lower:
+            branch.fuse.bn.weight.zero_()
+        nn.init.normal_(self.head.classifier.weight, std=0.01)
 
     def set_active(self, arch: ArchLike) -> Arch:
         """Make `arch` (an Arch or a gene vector) the sub-network that `forward` runs; returns the Arch."""

@@ -1,4 +1,3 @@
-import os
 from pathlib import Path
 
 import numpy as np
@@ -10,34 +9,26 @@ from moseg.data import TrainTransform, build_dataset
 from moseg.data.synthetic import SYNTHETIC_CLASSES
 from moseg.evaluate import IGNORE_INDEX
 
-CAMVID = os.environ.get("MOSEG_CAMVID_ROOT", str(Path(__file__).parents[4] / "shared" / "data" / "camvid"))
-needs_camvid = pytest.mark.skipif(
-    not Path(CAMVID, "train").is_dir(),
-    reason=f"CamVid not found at {CAMVID}; set MOSEG_CAMVID_ROOT to the SegNet-layout copy (../shared/data/camvid)",
-)
-
 
 def stems(dataset) -> set[str]:
     return {image.stem for image, _ in dataset.pairs}
 
 
-@needs_camvid
-def test_camvid_splits_and_search_holdout_by_sequence():
-    sizes = {s: len(build_dataset("camvid", CAMVID, s)) for s in ("train", "val", "test", "trainval")}
+def test_camvid_splits_and_search_holdout_by_sequence(camvid_root):
+    sizes = {s: len(build_dataset("camvid", camvid_root, s)) for s in ("train", "val", "test", "trainval")}
     assert sizes == {"train": 367, "val": 101, "test": 233, "trainval": 468}
-    search_train = build_dataset("camvid", CAMVID, "search_train")
-    search_val = build_dataset("camvid", CAMVID, "search_val")
+    search_train = build_dataset("camvid", camvid_root, "search_train")
+    search_val = build_dataset("camvid", camvid_root, "search_val")
     assert (len(search_train), len(search_val)) == (266, 101)
     assert {s.split("_")[0] for s in stems(search_val)} == {"0006R0"}
     assert not stems(search_train) & stems(search_val)
-    assert stems(search_train) | stems(search_val) == stems(build_dataset("camvid", CAMVID, "train"))
-    other = build_dataset("camvid", CAMVID, "search_val", holdout_sequences=("0001TP", "0006R0"))
+    assert stems(search_train) | stems(search_val) == stems(build_dataset("camvid", camvid_root, "train"))
+    other = build_dataset("camvid", camvid_root, "search_val", holdout_sequences=("0001TP", "0006R0"))
     assert len(other) == 163
 
 
-@needs_camvid
-def test_camvid_item_maps_void_to_ignore():
-    dataset = build_dataset("camvid", CAMVID, "val")
+def test_camvid_item_maps_void_to_ignore(camvid_root):
+    dataset = build_dataset("camvid", camvid_root, "val")
     image, label = dataset[0]
     assert image.shape == (3, 360, 480) and image.dtype == torch.float32
     assert label.shape == (360, 480) and label.dtype == torch.int64
@@ -47,14 +38,13 @@ def test_camvid_item_maps_void_to_ignore():
     assert dataset.num_classes == 11 and dataset.class_names[3] == "road"
 
 
-@needs_camvid
-def test_camvid_bad_root_and_holdout_are_named(tmp_path):
+def test_camvid_bad_root_and_holdout_are_named(camvid_root, tmp_path):
     with pytest.raises(ValueError, match=f"{tmp_path}/train does not exist; expected the layout train/ val/ test/"):
         build_dataset("camvid", tmp_path, "train")
     with pytest.raises(ValueError, match="split 'search_val' is empty: holdout_sequences=\\['Seq99'\\]"):
-        build_dataset("camvid", CAMVID, "search_val", holdout_sequences=("Seq99",))
+        build_dataset("camvid", camvid_root, "search_val", holdout_sequences=("Seq99",))
     with pytest.raises(ValueError, match="split = 'validation'"):
-        build_dataset("camvid", CAMVID, "validation")
+        build_dataset("camvid", camvid_root, "validation")
 
 
 def write_pair(image_path: Path, label_path: Path, label: np.ndarray) -> None:

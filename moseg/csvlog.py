@@ -1,0 +1,48 @@
+"""Append-only CSV files, flushed after every row, so a killed job loses nothing it has logged."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+
+
+class CsvLog:
+    """Rows with fixed `columns` appended to `path` (header written once). Values may be missing (empty)."""
+
+    def __init__(self, path: str | Path, columns: Sequence[str]) -> None:
+        self.path, self.columns = Path(path), list(columns)
+        if self.path.exists() and self.path.stat().st_size:
+            with self.path.open(newline="") as f:
+                header = next(csv.reader(f), [])
+            if header != self.columns:
+                raise ValueError(f"{self.path} has columns {header}, expected {self.columns}")
+
+    def append(self, row: dict) -> None:
+        unknown = set(row) - set(self.columns)
+        if unknown:
+            raise ValueError(f"row has columns {sorted(unknown)} not in {self.columns}")
+        new = not self.path.exists() or not self.path.stat().st_size
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", newline="") as f:
+            writer = csv.DictWriter(f, self.columns)
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+            f.flush()
+
+    def rows(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        with self.path.open(newline="") as f:
+            return list(csv.DictReader(f))
+
+    def keep_until(self, column: str, last: float) -> None:
+        """Drop rows whose `column` exceeds `last`: what a resumed run will log again."""
+        if not self.path.exists():
+            return
+        kept = [r for r in self.rows() if float(r[column]) <= last]
+        with self.path.open("w", newline="") as f:
+            writer = csv.DictWriter(f, self.columns)
+            writer.writeheader()
+            writer.writerows(kept)

@@ -1,0 +1,61 @@
+import pytest
+import yaml
+
+from moseg.cli import main
+from moseg.config import ConfigError, apply_overrides
+from moseg.train import TrainConfig, load_train_config
+
+
+def test_defaults_yaml_and_overrides_apply_in_order(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"seed": 3, "optim": {"lr": 0.1}, "data": {"crop_size": [64, 96]}}))
+    config = load_train_config(path, ["optim.lr=0.02", "loss.ohem=true", "model.space={max_depth: 2}"])
+    assert isinstance(config, TrainConfig)
+    assert config.seed == 3 and config.optim.lr == 0.02 and config.loss.ohem is True
+    assert config.data.crop_size == (64, 96) and config.model.space == {"max_depth": 2}
+    assert config.optim.momentum == TrainConfig().optim.momentum  # untouched defaults stay
+    assert not config.standalone
+
+
+@pytest.mark.parametrize("override, message", [
+    ("optim.lrr=0.1", "unknown key 'optim.lrr'; allowed keys in optim: ['grad_clip', 'lr',"),
+    ("colour=red", "unknown key 'colour'; allowed keys in the configuration: ['data', 'device',"),
+    ("train.amp=fp8", "train.amp = 'fp8': expected one of ['auto', 'off', 'bf16', 'fp16']"),
+    ("data.dataset=mnist", "data.dataset = 'mnist': expected one of ['synthetic', 'camvid', 'cityscapes', 'ade20k']"),
+    ("optim.lr=-1", "optim.lr = -1.0: expected > 0"),
+    ("data.batch_size=2.5", "data.batch_size = 2.5: expected an integer"),
+    ("data.crop_size=[64]", "data.crop_size = [64]: expected a list of 2 values"),
+    ("train.progress=maybe", "train.progress = 'maybe': expected true or false"),
+    ("loss.distill_alpha=1.5", "loss.distill_alpha = 1.5: expected in [0, 1]"),
+    ("data.scale_range=[2.0, 1.0]", "data.scale_range = [2.0, 1.0]: expected 0 < low <= high"),
+    ("device=tpu", "device = 'tpu': expected 'auto', 'cpu', 'cuda' or 'cuda:N'"),
+    ("model.arch=missing.json", "model.arch = 'missing.json': no such arch JSON file"),
+    ("optim=0.1", "optim = 0.1: expected a mapping"),
+    ("optim.lr", "override 'optim.lr': expected KEY=VALUE"),
+])
+def test_bad_keys_and_values_name_the_key_and_what_is_allowed(override, message):
+    with pytest.raises(ConfigError) as err:
+        load_train_config(None, [override])
+    assert message in str(err.value)
+
+
+def test_bad_file_errors(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_train_config(tmp_path / "none.yaml")
+    (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="holds list; expected a mapping"):
+        load_train_config(tmp_path / "list.yaml")
+
+
+def test_overrides_do_not_modify_the_input():
+    data = {"optim": {"lr": 0.1}}
+    out = apply_overrides(data, ["optim.lr=0.2", "train.iterations=5"])
+    assert data == {"optim": {"lr": 0.1}} and out == {"optim": {"lr": 0.2}, "train": {"iterations": 5}}
+    with pytest.raises(ConfigError, match="optim.lr is a value, not a section"):
+        apply_overrides(out, ["optim.lr.x=1"])
+
+
+def test_cli_reports_a_bad_key_before_any_work(capsys, tmp_path):
+    assert main(["train-supernet", f"out_dir={tmp_path / 'r'}", "train.iterationz=5"]) == 2
+    assert "unknown key 'train.iterationz'" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

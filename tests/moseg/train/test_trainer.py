@@ -1,0 +1,116 @@
+import csv
+import json
+
+import pytest
+import torch
+
+from moseg.config import ConfigError
+from moseg.train import Trainer, load_train_config, train
+from moseg.train.checkpoint import load_checkpoint
+from moseg.train.trainer import LOG_COLUMNS
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def weights_of(out_dir):
+    return load_checkpoint(out_dir / "checkpoint.pt")["model"]
+
+
+def test_stop_and_resume_reaches_the_weights_of_an_uninterrupted_run(tiny_config, tmp_path, monkeypatch):
+    config = tiny_config("data.workers=1", "train.random_archs=0", out="whole")
+    train(config)
+    whole = weights_of(tmp_path / "whole")
+
+    killed = tiny_config("data.workers=1", "train.random_archs=0", out="killed")
+    original_step = Trainer._optimizer_step
+    calls = {"n": 0}
+
+    def dies_at_step_five(self):
+        calls["n"] += 1
+        if calls["n"] == 5:  # after the checkpoint at step 3 and the log row of step 4
+            raise KeyboardInterrupt
+        return original_step(self)
+
+    monkeypatch.setattr(Trainer, "_optimizer_step", dies_at_step_five)
+    with pytest.raises(KeyboardInterrupt):
+        train(killed)
+    assert load_checkpoint(tmp_path / "killed" / "checkpoint.pt")["iteration"] == 3
+    assert [r["iteration"] for r in read_csv(tmp_path / "killed" / "log.csv")] == ["1", "2", "3", "4"]
+    monkeypatch.setattr(Trainer, "_optimizer_step", original_step)
+
+    with pytest.raises(FileExistsError, match="pass --resume"):
+        Trainer(killed)
+    train(killed, resume=True)
+    resumed = weights_of(tmp_path / "killed")
+    assert whole.keys() == resumed.keys()
+    for name in whole:
+        assert torch.equal(whole[name], resumed[name]), name
+    rows = read_csv(tmp_path / "killed" / "log.csv")
+    reference = read_csv(tmp_path / "whole" / "log.csv")
+    assert [r["iteration"] for r in rows] == [str(i) for i in range(1, 7)]  # no duplicated rows
+    for a, b in zip(rows, reference, strict=True):
+        assert a["loss"] == b["loss"] and a["lr"] == b["lr"]
+    run = json.loads((tmp_path / "killed" / "run.json").read_text())
+    assert run["resumed_from_iteration"] == 3 and run["seed"] == 0 and run["versions"]["torch"] == torch.__version__
+
+
+def test_outputs_of_a_supernet_run(tiny_config, tmp_path):
+    config = tiny_config("train.random_archs=1", "loss.class_weights=median_frequency", "loss.ohem=true")
+    result = train(config)
+    out = tmp_path / "run"
+    assert set(result) == {"max", "min"} and all(0 <= r["miou"] <= 1 for r in result.values())
+    log = read_csv(out / "log.csv")
+    assert list(log[0]) == LOG_COLUMNS and len(log) == 6
+    assert all(float(r["images_per_s"]) > 0 and float(r["grad_norm"]) > 0 for r in log)
+    assert [r["arch"] for r in read_csv(out / "eval.csv")] == ["max", "min"]
+    state = load_checkpoint(out / "checkpoint.pt")
+    assert state["finished"] and state["kind"] == "supernet" and state["num_classes"] == 8
+    assert state["config"]["train"]["random_archs"] == 1
+    run = json.loads((out / "run.json").read_text())
+    weights = run["class_weights"]
+    assert len(weights) == 8 and min(weights) > 0 and weights == state["class_weights"]
+    assert load_train_config(out / "config.yaml") == config  # the resolved config, complete
+
+
+def test_sandwich_archs_are_max_min_and_seeded_samples(tiny_config, tiny_space):
+    trainer = Trainer(tiny_config("train.random_archs=3"))
+    space = tiny_space
+    archs = trainer.step_archs(4)
+    assert archs[0] == space.max_arch() and archs[1] == space.min_arch() and len(archs) == 5
+    assert trainer.step_archs(4) == archs and trainer.step_archs(5) != archs
+
+
+def test_resume_refuses_a_changed_recipe(tiny_config):
+    train(tiny_config("train.iterations=3"))
+    with pytest.raises(ConfigError, match=r"differs in \['optim.lr'\]"):
+        Trainer(tiny_config("optim.lr=0.5"), resume=True)
+    Trainer(tiny_config("train.iterations=4", "train.log_every=2"), resume=True)  # allowed changes
+
+
+def test_standalone_training_of_one_arch_learns(tiny_config, tiny_space, tmp_path):
+    space = tiny_space
+    arch_file = tmp_path / "arch.json"
+    arch_file.write_text(json.dumps({"name": "min", "arch": space.min_arch().to_dict()}))
+    result = train(tiny_config(f"model.arch={arch_file}", "train.iterations=12", "train.checkpoint_every=12",
+                               "optim.lr=0.1"))
+    state = load_checkpoint(tmp_path / "run" / "checkpoint.pt")
+    assert state["kind"] == "standalone" and state["arch"] == space.min_arch().to_dict()
+    assert not any("ops." in k for k in state["model"])  # plain layers, no supernet choice blocks
+    log = read_csv(tmp_path / "run" / "log.csv")
+    assert log[0]["loss_min"] == "" and float(log[-1]["loss"]) < float(log[0]["loss"])
+    assert set(result) == {"model"} and result["model"]["miou"] > 0
+
+
+def test_the_documented_camvid_config_trains(camvid_root, tmp_path):
+    """The README's CamVid command, shrunk to two CPU steps on small crops."""
+    config = load_train_config("experiments/configs/camvid_supernet.yaml", [
+        f"data.root={camvid_root}", f"out_dir={tmp_path / 'camvid'}", "device=cpu", "data.crop_size=[64, 80]",
+        "data.batch_size=2", "data.workers=0", "train.iterations=2", "train.progress=false", "data.val_split=null"])
+    assert config.data.train_split == "search_train" and config.data.val_split is None
+    train(config)
+    run = json.loads((tmp_path / "camvid" / "run.json").read_text())
+    assert run["num_classes"] == 11 and run["train_images"] == 266 and len(run["class_weights"]) == 11
+    assert [r["iteration"] for r in read_csv(tmp_path / "camvid" / "log.csv")] == ["2"]
