@@ -2,7 +2,8 @@
 arch of the search space standalone from scratch with the same recipe (moseg's trainer, model.arch set) on the
 synthetic train split, then reports whole-image test mIoU and the IoU of the small, rare classes.
 
-    python benchmarks/synthetic_difficulty.py --iterations 600          # CPU, about 15 minutes on 2 cores
+    python benchmarks/synthetic_difficulty.py --iterations 600                    # GPU: all three
+    python benchmarks/synthetic_difficulty.py --iterations 600 --archs min,median --device cpu   # 2 CPU cores
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--archs", default="min,median,max", help="which of min, median, max to train")
     p.add_argument("--out", default="runs/bench_synthetic")
     return p.parse_args()
 
@@ -38,7 +40,13 @@ def main() -> None:
     median = sorted(sampled, key=lambda a: count_flops(a, 8, (128, 160)))[len(sampled) // 2]
     test = build_dataset("synthetic", None, "test")
     rows = []
-    for name, arch in (("min", space.min_arch()), ("median", median), ("max", space.max_arch())):
+    candidates = {"min": space.min_arch(), "median": median, "max": space.max_arch()}
+    names = args.archs.split(",")
+    unknown = sorted(set(names) - set(candidates))
+    if unknown:
+        raise SystemExit(f"--archs {args.archs!r}: unknown {unknown}; expected names from {list(candidates)}")
+    for name in names:
+        arch = candidates[name]
         out = Path(args.out) / name
         config = load_train_config(None, [
             f"out_dir={out}", f"device={args.device}", f"seed={args.seed}", f"train.iterations={args.iterations}",

@@ -11,9 +11,9 @@ Training resumes from `--out` if interrupted (rerun the same command).
 
 GPU (the issue's protocol):
     python benchmarks/train_eval_cost.py --data ../shared/data/camvid --iterations 2000
-CPU (2 cores; half-resolution crops, fewer steps):
-    python benchmarks/train_eval_cost.py --data ../shared/data/camvid --device cpu --batch 8 --crop 180x240 \
-        --iterations 300 --workers 2 --candidates 4
+CPU (2 cores; smaller crops and batches, fewer steps):
+    python benchmarks/train_eval_cost.py --data ../shared/data/camvid --device cpu --batch 4 --crop 180x240 \
+        --iterations 400 --random-archs 1 --workers 1 --candidates 2 --calib-images 16
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ def main() -> None:
         f"data.crop_size=[{args.crop[0]}, {args.crop[1]}]", f"train.random_archs={args.random_archs}",
         f"data.workers={args.workers}", "data.val_split=null", "train.log_every=10",
         f"train.checkpoint_every={max(args.iterations // 4, 1)}",
+        f"optim.warmup_iters={min(200, args.iterations // 10)}",  # short runs: warm-up stays a tenth of the run
     ])
     trainer = Trainer(config, resume=True)
     start = time.perf_counter()

@@ -90,6 +90,8 @@ class Trainer:
                               f"{self.process.world_size} processes")
         torch.manual_seed(config.seed)
         np.random.seed(config.seed)
+        if self.device.type == "cuda":  # autotune kernels for a fixed network; a supernet changes shape each step
+            torch.backends.cudnn.benchmark = config.standalone
         self._build_data()
         self._build_model()
         self.start_step = 0
