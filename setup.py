@@ -21,6 +21,9 @@ setup(
         "pyyaml>=6",
         "tqdm>=4.60",
     ],
-    extras_require={"test": ["pytest>=7", "ruff>=0.4"]},
+    extras_require={
+        "test": ["pytest>=7", "ruff>=0.4"],
+        "onnx": ["onnx>=1.16", "onnxruntime>=1.18", "onnxscript>=0.3"],  # ONNX export and ONNX Runtime latency
+    },
     entry_points={"console_scripts": ["moseg = moseg.cli:main"]},
 )

@@ -12,7 +12,9 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -114,6 +116,41 @@ def _time_calls(run: Callable[[], object], n: int, dev: torch.device) -> list[fl
     return times
 
 
+def _timed_runs(run: Callable[[], object], dev: torch.device, warmup_chunk: int, max_warmup_chunks: int,
+                stable_tolerance: float, min_repeats: int, min_time_s: float) -> tuple[list[float], int]:
+    """Warm up `run` until stable, then time it: sorted per-call milliseconds and the warm-up call count."""
+    previous = None
+    warmup_calls = 0
+    for _ in range(max_warmup_chunks):
+        current = statistics.median(_time_calls(run, warmup_chunk, dev))
+        warmup_calls += warmup_chunk
+        if previous is not None and abs(current - previous) <= stable_tolerance * previous:
+            break
+        previous = current
+    times: list[float] = []
+    while len(times) < min_repeats or sum(times) < min_time_s * 1e3:
+        times += _time_calls(run, max(1, min_repeats // 2), dev)
+    return sorted(times), warmup_calls
+
+
+def _result(times: list[float], protocol: dict) -> LatencyResult:
+    return LatencyResult(
+        median_ms=statistics.median(times),
+        p90_ms=times[min(len(times) - 1, int(0.9 * len(times)))],
+        mean_ms=statistics.fmean(times),
+        std_ms=statistics.pstdev(times),
+        repeats=len(times),
+        protocol=protocol,
+    )
+
+
+def _check_shape(input_shape: tuple, min_repeats: int, warmup_chunk: int) -> None:
+    if len(input_shape) != 4 or any(not isinstance(s, int) or s < 1 for s in input_shape):
+        raise ValueError(f"input_shape = {input_shape!r}, expected (batch, channels, height, width) positive integers")
+    if min_repeats < 1 or warmup_chunk < 1:
+        raise ValueError(f"min_repeats = {min_repeats}, warmup_chunk = {warmup_chunk}: both must be >= 1")
+
+
 def measure_latency(
     model: nn.Module,
     input_shape: tuple[int, int, int, int],
@@ -121,6 +158,7 @@ def measure_latency(
     dtype: str | torch.dtype = "float32",
     mode: str = "eager",
     *,
+    final_upsample: bool = True,
     threads: int | None = None,
     channels_last: bool = False,
     warmup_chunk: int = 10,
@@ -131,53 +169,75 @@ def measure_latency(
 ) -> LatencyResult:
     """Latency of one forward pass of (a copy of) `model` in eval mode on a random `input_shape` input.
 
-    Warm-up runs in chunks of `warmup_chunk` calls until two consecutive chunk medians agree within
-    `stable_tolerance` (at most `max_warmup_chunks`); then calls are timed one by one until both
-    `min_repeats` calls and `min_time_s` seconds are reached. On CPU `threads` fixes torch's thread count
-    (default: the current setting) for the measurement.
+    `final_upsample` says whether the upsampling of the logits to the input size is timed; False needs a
+    moseg network (one with `upsample_output`). Warm-up runs in chunks of `warmup_chunk` calls until two
+    consecutive chunk medians agree within `stable_tolerance` (at most `max_warmup_chunks`); then calls are
+    timed one by one until both `min_repeats` calls and `min_time_s` seconds are reached. On CPU `threads`
+    fixes torch's thread count (default: the current setting) for the measurement.
     """
     if mode not in MODES:
         raise ValueError(f"mode = {mode!r}, expected one of {list(MODES)}")
-    if len(input_shape) != 4 or any(not isinstance(s, int) or s < 1 for s in input_shape):
-        raise ValueError(f"input_shape = {input_shape!r}, expected (batch, channels, height, width) positive integers")
-    if min_repeats < 1 or warmup_chunk < 1:
-        raise ValueError(f"min_repeats = {min_repeats}, warmup_chunk = {warmup_chunk}: both must be >= 1")
+    _check_shape(input_shape, min_repeats, warmup_chunk)
     dev = _parse_device(device)
     dtype = _parse_dtype(dtype, dev)
     if mode == "cuda_graph" and dev.type != "cuda":
         raise ValueError(f"mode = 'cuda_graph' needs a CUDA device, got device = {str(device)!r}")
+    if not final_upsample and not hasattr(model, "upsample_output"):
+        raise ValueError("final_upsample = False needs a moseg network (with `upsample_output`); got "
+                         f"{type(model).__name__}")
     previous_threads = torch.get_num_threads()
     threads = previous_threads if threads is None else threads
     if threads < 1:
         raise ValueError(f"threads = {threads}, expected >= 1")
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     net = copy.deepcopy(model).eval().to(device=dev, dtype=dtype, memory_format=memory_format)
+    if not final_upsample:
+        net.upsample_output = False
     x = torch.randn(input_shape, device=dev, dtype=dtype).contiguous(memory_format=memory_format)
     torch.set_num_threads(threads)
     try:
         with torch.inference_mode():
-            run = _runner(net, x, mode)
-            previous = None
-            warmup_calls = 0
-            for _ in range(max_warmup_chunks):
-                current = statistics.median(_time_calls(run, warmup_chunk, dev))
-                warmup_calls += warmup_chunk
-                if previous is not None and abs(current - previous) <= stable_tolerance * previous:
-                    break
-                previous = current
-            times: list[float] = []
-            while len(times) < min_repeats or sum(times) < min_time_s * 1e3:
-                times += _time_calls(run, max(1, min_repeats // 2), dev)
+            times, warmup_calls = _timed_runs(_runner(net, x, mode), dev, warmup_chunk, max_warmup_chunks,
+                                              stable_tolerance, min_repeats, min_time_s)
     finally:
         torch.set_num_threads(previous_threads)
-    times.sort()
     proto = protocol_of(dev, dtype, input_shape, mode, threads, channels_last)
-    proto["warmup_calls"] = warmup_calls
-    return LatencyResult(
-        median_ms=statistics.median(times),
-        p90_ms=times[min(len(times) - 1, int(0.9 * len(times)))],
-        mean_ms=statistics.fmean(times),
-        std_ms=statistics.pstdev(times),
-        repeats=len(times),
-        protocol=proto,
-    )
+    proto.update(final_upsample=final_upsample, warmup_calls=warmup_calls)
+    return _result(times, proto)
+
+
+def measure_onnx_latency(
+    path: str | Path,
+    input_shape: tuple[int, int, int, int],
+    *,
+    threads: int = 1,
+    warmup_chunk: int = 10,
+    max_warmup_chunks: int = 20,
+    stable_tolerance: float = 0.05,
+    min_repeats: int = 30,
+    min_time_s: float = 1.0,
+) -> LatencyResult:
+    """Latency of an ONNX model (see `moseg.export.export_onnx`) in ONNX Runtime on the CPU with `threads`
+    intra-op threads and all graph optimisations, by the same warm-up and repeat rules as
+    `measure_latency`. Needs the `onnx` extra (onnxruntime)."""
+    try:
+        import onnxruntime as ort
+    except ImportError as err:
+        raise ImportError("ONNX Runtime latency needs the onnx extra: pip install 'moseg[onnx]'") from err
+    _check_shape(input_shape, min_repeats, warmup_chunk)
+    if threads < 1:
+        raise ValueError(f"threads = {threads}, expected >= 1")
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"ONNX model {path} does not exist")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    feed = {session.get_inputs()[0].name: np.random.default_rng(0).standard_normal(input_shape, np.float32)}
+    cpu = torch.device("cpu")
+    times, warmup_calls = _timed_runs(lambda: session.run(None, feed), cpu, warmup_chunk, max_warmup_chunks,
+                                      stable_tolerance, min_repeats, min_time_s)
+    proto = protocol_of(cpu, torch.float32, input_shape, "onnxruntime", threads, False)
+    proto.update(backend="onnxruntime", onnxruntime=ort.__version__, providers=session.get_providers(),
+                 model=str(path), warmup_calls=warmup_calls)
+    return _result(times, proto)

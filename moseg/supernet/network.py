@@ -87,8 +87,10 @@ class Head(nn.Module):
         self.conv.configure(in_width, head_width)
         self.classifier.configure(head_width, self.classifier.max_out)
 
-    def forward(self, x: torch.Tensor, size: torch.Size) -> torch.Tensor:
-        return upsample(self.classifier(self.conv(x)), size)
+    def forward(self, x: torch.Tensor, size: torch.Size | None) -> torch.Tensor:
+        """Logits upsampled to `size`, or at 1/8 resolution when `size` is None."""
+        logits = self.classifier(self.conv(x))
+        return logits if size is None else upsample(logits, size)
 
     def extract(self) -> Head:
         return Head(self.conv.extract(), self.classifier.extract())
@@ -96,13 +98,15 @@ class Head(nn.Module):
 
 class SegmentationNetwork(nn.Module):
     """Stem, the 1/8 branch, the first `n_lower` lower branches, head. Input (B, 3, H, W), output logits
-    (B, num_classes, H, W)."""
+    (B, num_classes, H, W); with `upsample_output` False, logits at 1/8 resolution (latency is then
+    measured without the final upsampling, as some papers report it)."""
 
     def __init__(self, stem: Stem, hr: Branch, lower: list[Branch], head: Head, n_lower: int | None = None) -> None:
         super().__init__()
         self.stem, self.hr, self.head = stem, hr, head
         self.lower = nn.ModuleList(lower)
         self.n_lower = len(lower) if n_lower is None else n_lower
+        self.upsample_output = True
 
     def configure(self, arch: Arch) -> None:
         """Resize every elastic layer to `arch` (only meaningful on elastic layers, i.e. in the supernet)."""
@@ -129,7 +133,7 @@ class SegmentationNetwork(nn.Module):
             for branch, y in lower_out:
                 if branch.fuse_after == position:
                     h = h + upsample(branch.fuse(y), h.shape[-2:])
-        return self.head(h, size)
+        return self.head(h, size if self.upsample_output else None)
 
     def extract(self) -> SegmentationNetwork:
         """A standalone network of plain PyTorch layers holding copies of the active weights only."""

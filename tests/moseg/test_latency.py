@@ -30,6 +30,16 @@ def test_protocol_is_recorded_and_truthful(networks):
     assert torch.get_num_threads() >= 1  # restored after the measurement
 
 
+def test_final_upsample_is_an_explicit_choice(networks):
+    small, _ = networks
+    kw = dict(input_shape=(1, 3, 64, 96), threads=1, min_repeats=3, min_time_s=0.0, warmup_chunk=2)
+    assert measure_latency(small, **kw).protocol["final_upsample"] is True
+    assert measure_latency(small, final_upsample=False, **kw).protocol["final_upsample"] is False
+    assert small.upsample_output is True  # the measured copy was changed, not the network
+    with pytest.raises(ValueError, match="needs a moseg network"):
+        measure_latency(torch.nn.Conv2d(3, 3, 1), final_upsample=False, **kw)
+
+
 def test_min_time_extends_the_repeats(networks):
     small, _ = networks
     result = measure_latency(small, (1, 3, 32, 32), min_repeats=4, min_time_s=0.2, warmup_chunk=2)

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from moseg.space import Arch, AttentionBlock, Branch, ConvBlock, SearchSpace, count_flops, count_params
@@ -205,3 +206,14 @@ def test_attention_memory_is_bounded_by_pooled_tokens():
     with torch.no_grad():
         block(torch.randn(1, 16, 40, 50))
     assert captured["k"] == (1, 2, 16, 8)  # 40x50 pixels attend to 4x4 pooled tokens
+
+
+def test_output_at_one_eighth_without_the_final_upsampling():
+    space = SearchSpace(stem_widths=(8,), branch_widths=((16,), (24,)), head_widths=(16,), max_depth=1)
+    net = Supernet(space, 3).extract(space.max_arch()).eval()
+    image = torch.randn(1, 3, 64, 96)
+    full = net(image)
+    net.upsample_output = False
+    low = net(image)
+    assert full.shape == (1, 3, 64, 96) and low.shape == (1, 3, 8, 12)
+    assert torch.allclose(F.interpolate(low, size=(64, 96), mode="bilinear", align_corners=False), full)
