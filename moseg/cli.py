@@ -61,6 +61,24 @@ def cmd_train_supernet(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_latency(args: argparse.Namespace) -> int:
+    """Measure min, max and N sampled archs end to end, appending to a resumable CSV."""
+    from moseg.latency_archive import measure_archs, survey_archs
+
+    space = SearchSpace()
+    try:
+        rows = measure_archs(
+            space, survey_archs(space, args.n, args.seed), args.out, num_classes=args.num_classes,
+            resolution=args.resolution, device=args.device, dtype=args.dtype, mode=args.mode, batch=args.batch,
+            threads=args.threads, final_upsample=not args.no_final_upsample, min_time_s=args.min_time)
+    except ValueError as err:
+        print(f"moseg latency: {err}", file=sys.stderr)
+        return 2
+    failed = sum(r["status"] == "failed" for r in rows)
+    print(f"{len(rows)} archs measured ({failed} failed) and appended to {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="moseg", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -81,6 +99,20 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true", help="continue from OUT_DIR/checkpoint.pt if it exists")
     train.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="settings overriding the config file")
     train.set_defaults(func=cmd_train_supernet)
+    lat = sub.add_parser("latency", help="measure sampled archs end to end into a resumable CSV")
+    lat.add_argument("--n", type=int, default=100, help="sampled archs besides min and max (default 100)")
+    lat.add_argument("--seed", type=int, default=0)
+    lat.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
+    lat.add_argument("--dtype", default="float32", help="float32, float16 or bfloat16 (default float32)")
+    lat.add_argument("--mode", default="eager", help="eager, cuda_graph or compile (default eager)")
+    lat.add_argument("--resolution", type=resolution, default=(360, 480), help="input HxW (default 360x480)")
+    lat.add_argument("--batch", type=int, default=1)
+    lat.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's setting)")
+    lat.add_argument("--num-classes", type=int, default=11)
+    lat.add_argument("--no-final-upsample", action="store_true", help="time logits at 1/8 resolution")
+    lat.add_argument("--min-time", type=float, default=1.0, help="seconds of timed calls per arch (default 1)")
+    lat.add_argument("--out", required=True, help="CSV file; rows are appended, measured archs skipped")
+    lat.set_defaults(func=cmd_latency)
     return parser
 
 

@@ -67,6 +67,17 @@ def _parse_dtype(dtype: str | torch.dtype, dev: torch.device) -> torch.dtype:
     return dtype
 
 
+def check_settings(device: str | torch.device, dtype: str | torch.dtype, mode: str) -> tuple[torch.device, torch.dtype]:
+    """The parsed device and dtype, or ValueError naming a bad device, dtype or mode (or a combination that
+    this machine cannot run), so a long measurement job fails before it starts."""
+    if mode not in MODES:
+        raise ValueError(f"mode = {mode!r}, expected one of {list(MODES)}")
+    dev = _parse_device(device)
+    if mode == "cuda_graph" and dev.type != "cuda":
+        raise ValueError(f"mode = 'cuda_graph' needs a CUDA device, got device = {str(device)!r}")
+    return dev, _parse_dtype(dtype, dev)
+
+
 def protocol_of(dev: torch.device, dtype: torch.dtype, input_shape: tuple, mode: str, threads: int,
                 channels_last: bool) -> dict:
     """Everything needed to reproduce (or discount) a latency figure."""
@@ -175,13 +186,8 @@ def measure_latency(
     timed one by one until both `min_repeats` calls and `min_time_s` seconds are reached. On CPU `threads`
     fixes torch's thread count (default: the current setting) for the measurement.
     """
-    if mode not in MODES:
-        raise ValueError(f"mode = {mode!r}, expected one of {list(MODES)}")
     _check_shape(input_shape, min_repeats, warmup_chunk)
-    dev = _parse_device(device)
-    dtype = _parse_dtype(dtype, dev)
-    if mode == "cuda_graph" and dev.type != "cuda":
-        raise ValueError(f"mode = 'cuda_graph' needs a CUDA device, got device = {str(device)!r}")
+    dev, dtype = check_settings(device, dtype, mode)
     if not final_upsample and not hasattr(model, "upsample_output"):
         raise ValueError("final_upsample = False needs a moseg network (with `upsample_output`); got "
                          f"{type(model).__name__}")

@@ -76,3 +76,33 @@ def test_bad_arguments_are_named(networks, kwargs, message):
     args = {"model": networks[0], "input_shape": (1, 3, 32, 32), **kwargs}
     with pytest.raises(ValueError, match=message):
         measure_latency(**args)
+
+
+def test_latency_survey_csv_resumes_and_records_failures(tmp_path, monkeypatch, capsys):
+    import csv
+    import json
+
+    from moseg import latency_archive
+    from moseg.cli import main
+
+    out = tmp_path / "lat.csv"
+    args = ["latency", "--n", "2", "--resolution", "32x48", "--threads", "1", "--min-time", "0", "--out", str(out)]
+    assert main(args) == 0
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["name"] for r in rows] == ["min", "max", "sample 0", "sample 1"]
+    assert all(r["status"] == "ok" and float(r["median_ms"]) > 0 for r in rows)
+    protocol = json.loads(rows[0]["protocol"])
+    assert protocol["input_shape"] == [1, 3, 32, 48] and protocol["final_upsample"] is True
+
+    def fails(*a, **kw):
+        raise RuntimeError("CUDA out of memory")
+
+    monkeypatch.setattr(latency_archive, "measure_latency", fails)
+    assert main([*args[:2], "3", *args[3:]]) == 0  # one more sampled arch: only it is measured (and fails)
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 5 and rows[-1]["status"] == "failed" and "out of memory" in rows[-1]["error"]
+    assert main([*args[:2], "3", *args[3:]]) == 0 and len(out.read_text().splitlines()) == 6  # never retried
+    assert main(["latency", "--device", "tpu", "--out", str(out)]) == 2
+    assert "device = 'tpu'" in capsys.readouterr().err
