@@ -13,7 +13,7 @@ GPU (the issue's protocol):
     python benchmarks/train_eval_cost.py --data ../shared/data/camvid --iterations 2000
 CPU (2 cores; smaller crops and batches, fewer steps):
     python benchmarks/train_eval_cost.py --data ../shared/data/camvid --device cpu --batch 4 --crop 180x240 \
-        --iterations 400 --random-archs 1 --workers 1 --candidates 2 --calib-images 16
+        --iterations 150 --random-archs 1 --workers 1 --candidates 2 --calib-images 16
 """
 
 from __future__ import annotations
