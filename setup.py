@@ -12,7 +12,9 @@ setup(
         "torch>=2.1",
         "numpy>=1.24",
         "pymoo>=0.6",
-        "scikit-learn>=1.3",
+        "scikit-learn>=1.6",  # validate_data and estimator checks with expected_failed_checks
+        "scipy>=1.10",  # rank correlations and the RBF solve (installed with scikit-learn)
+        "threadpoolctl>=3",  # BLAS thread limits of the surrogates (installed with scikit-learn)
         "xgboost>=1.7",
         "pandas>=2.0",
         "matplotlib>=3.7",

@@ -1,0 +1,388 @@
+"""How well the `surrogates` predictors rank real architectures, and what they cost (issue 4).
+
+Three sections, each printing markdown tables (copied into benchmarks/RESULTS.md):
+
+  segmentation  TransNAS-Bench-101 semantic segmentation, micro and macro subsets of NAS-Bench-Suite-Zero
+                (target: validation pixel accuracy). For each train size, random splits train on n networks and
+                test on all the others: Kendall tau, Spearman and precision at the top 10 % of every surrogate,
+                and of the training-free baselines in the same files (FLOPs, params, 9 zero-cost proxies).
+  latency       HELP's NAS-Bench-201 latency tables (15,625 networks, 27 device settings): Spearman and MAPE per
+                device and their mean over devices; baseline FLOPs (Spearman of FLOPs itself; MAPE of a
+                least-squares line latency = a * FLOPs + b fitted on the training networks).
+  cost          fit on 1,000 samples x 50 genes and predict 100,000 candidates, timed, for every surrogate.
+
+Surrogates see only the integer genes (TNB101 op indices; NAS-Bench-201 per-edge operations). Every split of
+size n, number k, permutes the rows with numpy.random.default_rng([seed, n, k]) and every surrogate gets
+random_state = seed + k, so runs are repeatable and all models see the same splits.
+
+    python benchmarks/surrogate_accuracy.py                      # the issue's protocol
+    python benchmarks/surrogate_accuracy.py --splits 3 --latency-splits 2 --sections segmentation
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import math
+import os
+import platform
+import re
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sklearn
+import torch
+import xgboost
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator
+from threadpoolctl import threadpool_limits
+
+from surrogates import list_surrogates, make_surrogate
+from surrogates.base import clone_with_seed
+from surrogates.metrics import kendall_tau, mape, precision_at_k, spearman
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO_ROOT.parent / "shared" / "benchdata"
+SEGMENTATION_SIZES = (25, 50, 100, 200)
+LATENCY_SIZES = (10, 25, 50, 100, 200)
+TNB101_SPACES = ("micro", "macro")
+TNB101_BASELINES = ("flops", "params", "grasp", "fisher", "grad_norm", "l2_norm", "plain", "nwot", "epe_nas",
+                    "jacov", "snip")
+NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+META_SURROGATES = ("adaptive_switching", "ensemble")  # not "single models" in the issue's target
+DEFAULT_LATENCY_MODELS = ("block_latency", "gp", "ridge_onehot", "xgb")
+TARGET_SIZE = 100  # the train size at which the issue states its accuracy targets
+
+
+@dataclass(frozen=True)
+class RankingTask:
+    """Genes and target of one benchmark problem, plus training-free scores to compare against."""
+
+    name: str
+    genes: np.ndarray
+    target: np.ndarray
+    baselines: pd.DataFrame  # one column per training-free score, higher = predicted better
+
+
+# ----------------------------------------------------------------------------------------------------- data
+
+
+def load_tnb101(data: Path, space: str) -> RankingTask:
+    """TransNAS-Bench-101 segmentation subset: genes from `op_indices`, target the validation pixel accuracy."""
+    table = pd.read_csv(data / "naslib_zc_subsets" / f"tnb101_{space}_segmentsemantic.csv")
+    genes = np.array([[int(v) for v in text.strip("()").split()] for text in table["op_indices"]])
+    return RankingTask(f"TNB101-{space}", genes, table["valid_pixel_acc"].to_numpy(float),
+                       table[list(TNB101_BASELINES)].astype(float))
+
+
+def nb201_genes(arch_str: str) -> list[int]:
+    """The six per-edge operations of a NAS-Bench-201 string '|op~0|+|op~0|op~1|+|...|' as indices of NB201_OPS."""
+    return [NB201_OPS.index(op) for op in re.findall(r"([a-z_0-9]+)~\d", arch_str)]
+
+
+def nb201_flops(data: Path, genes: np.ndarray) -> np.ndarray:
+    """NAS-Bench-201 CIFAR-10 MFLOPs of every gene vector.
+
+    The 725-network subset lists FLOPs; they are exactly additive in the per-edge operations (checked here:
+    a least-squares fit on per-edge one-hot features must reproduce them), so that fit gives the FLOPs of
+    all 15,625 networks.
+    """
+    subset = pd.read_csv(data / "naslib_zc_subsets" / "nb201_subset_acc_latency.csv")
+
+    def design(g: np.ndarray) -> np.ndarray:
+        one_hot = [g[:, [j]] == np.arange(len(NB201_OPS)) for j in range(g.shape[1])]
+        return np.column_stack([*one_hot, np.ones(len(g))]).astype(float)
+
+    subset_genes = np.array([nb201_genes(s) for s in subset["arch_str"]])
+    flops = subset["flops_cifar10_M"].to_numpy(float)
+    coef, *_ = np.linalg.lstsq(design(subset_genes), flops, rcond=None)
+    misfit = np.abs(design(subset_genes) @ coef - flops).max()
+    if misfit > 1e-6:
+        raise RuntimeError(f"NAS-Bench-201 FLOPs are not additive per edge operation (misfit {misfit:g} MFLOPs).")
+    return design(genes) @ coef
+
+
+def load_help_nb201(data: Path) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+    """HELP NAS-Bench-201 latency: genes (15,625 x 6), latency in ms per device setting, FLOPs."""
+    table = pd.read_csv(data / "help_latency" / "nb201_latency_help.csv.gz")
+    genes = np.array([nb201_genes(s) for s in table["arch_str"]])
+    devices = [c for c in table.columns if c.endswith("_ms")]
+    latency = table[devices].rename(columns=lambda c: c.removesuffix("_ms")).astype(float)
+    return genes, latency, nb201_flops(data, genes)
+
+
+# ---------------------------------------------------------------------------------------------- protocol
+
+
+def split(n_total: int, n_train: int, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split number k of size n_train: a seeded permutation, the first n_train rows train, the rest test."""
+    order = np.random.default_rng([seed, n_train, k]).permutation(n_total)
+    return order[:n_train], order[n_train:]
+
+
+def seeded_surrogate(name: str, seed: int) -> BaseEstimator:
+    """Registered surrogate `name` with every random_state parameter set to `seed`."""
+    return clone_with_seed(make_surrogate(name), seed)
+
+
+def ranking_scores(y_true: np.ndarray, score: np.ndarray) -> dict[str, float]:
+    """Kendall tau, Spearman and precision at the top 10 % of a predicted score (higher = better)."""
+    k = math.ceil(0.1 * len(y_true))
+    return {"kendall_tau": kendall_tau(y_true, score), "spearman": spearman(y_true, score),
+            "precision_at_10pct": precision_at_k(y_true, score, k)}
+
+
+def fit_and_score(task: RankingTask, model: str, n_train: int, k: int, seed: int) -> dict[str, object]:
+    """One surrogate on one split: fit on the training rows, rank the test rows."""
+    train, test = split(len(task.target), n_train, k, seed)
+    with threadpool_limits(limits=1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # optimiser convergence notes from small GP fits
+        started = time.perf_counter()
+        surrogate = seeded_surrogate(model, seed + k).fit(task.genes[train], task.target[train])
+        predicted = surrogate.predict(task.genes[test])
+    row = {"task": task.name, "model": model, "n": n_train, "split": k,
+           "seconds": time.perf_counter() - started, **ranking_scores(task.target[test], predicted)}
+    if model == "adaptive_switching":
+        row["chosen"] = surrogate.chosen_
+    return row
+
+
+def baseline_rows(task: RankingTask, sizes: tuple[int, ...], n_splits: int, seed: int) -> list[dict[str, object]]:
+    """The training-free scores on exactly the test rows the surrogates see."""
+    rows = []
+    for n_train in sizes:
+        for k in range(n_splits):
+            _, test = split(len(task.target), n_train, k, seed)
+            for column in task.baselines:
+                rows.append({"task": task.name, "model": f"{column} (baseline)", "n": n_train, "split": k,
+                             **ranking_scores(task.target[test], task.baselines[column].to_numpy()[test])})
+    return rows
+
+
+def latency_device_rows(genes: np.ndarray, latency: np.ndarray, device: str, models: list[str],
+                        sizes: tuple[int, ...], n_splits: int, seed: int) -> list[dict[str, object]]:
+    """Every latency surrogate on every split of one device: Spearman and MAPE on the test networks."""
+    rows = []
+    for n_train in sizes:
+        for k in range(n_splits):
+            train, test = split(len(latency), n_train, k, seed)
+            for model in models:
+                with threadpool_limits(limits=1), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    surrogate = seeded_surrogate(model, seed + k).fit(genes[train], latency[train])
+                    predicted = surrogate.predict(genes[test])
+                rows.append({"device": device, "model": model, "n": n_train, "split": k,
+                             "spearman": spearman(latency[test], predicted), "mape": mape(latency[test], predicted)})
+    return rows
+
+
+def flops_latency_rows(flops: np.ndarray, latency: pd.DataFrame, sizes: tuple[int, ...], n_splits: int,
+                       seed: int) -> list[dict[str, object]]:
+    """FLOPs baseline: Spearman of FLOPs; MAPE of a line fitted to the training networks' latency."""
+    rows = []
+    for device in latency:
+        y = latency[device].to_numpy()
+        for n_train in sizes:
+            for k in range(n_splits):
+                train, test = split(len(y), n_train, k, seed)
+                slope, intercept = np.polyfit(flops[train], y[train], 1)
+                rows.append({"device": device, "model": "FLOPs (baseline)", "n": n_train, "split": k,
+                             "spearman": spearman(y[test], flops[test]),
+                             "mape": mape(y[test], slope * flops[test] + intercept)})
+    return rows
+
+
+def run_parallel(jobs: int, calls: list[tuple[Callable[..., object], tuple]]) -> list:
+    """Run the (function, arguments) calls in `jobs` worker processes, results in call order."""
+    return Parallel(n_jobs=jobs)(delayed(function)(*arguments) for function, arguments in calls)
+
+
+# ----------------------------------------------------------------------------------------------- tables
+
+
+def mean_std_table(rows: pd.DataFrame, metric: str, index: str, percent: bool = False,
+                   with_median: bool = False) -> str:
+    """Markdown table: one row per `index` value, one column per train size, cells 'mean ± std' over rows."""
+    stats = rows.groupby([index, "n"])[metric].agg(["mean", "std", "median"])
+    scale = 100.0 if percent else 1.0
+
+    def cell(r: pd.Series) -> str:
+        text = f"{scale * r['mean']:.3f} ± {scale * r['std']:.3f}"
+        return f"{text} (median {scale * r['median']:.3f})" if with_median else text
+
+    cells = stats.apply(cell, axis=1).unstack("n")
+    order = rows.groupby(index)[metric].mean().sort_values(ascending=False).index
+    return markdown(cells.loc[order], index)
+
+
+def markdown(frame: pd.DataFrame, index_name: str) -> str:
+    header = f"| {index_name} | " + " | ".join(f"n={c}" if isinstance(c, int | np.integer) else str(c)
+                                               for c in frame.columns) + " |"
+    lines = [header, "|" + "---|" * (len(frame.columns) + 1)]
+    lines += [f"| {idx} | " + " | ".join(str(v) for v in row) + " |" for idx, row in frame.iterrows()]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------- sections
+
+
+def segmentation_section(args: argparse.Namespace) -> None:
+    print("\n## Segmentation: TransNAS-Bench-101 (target: validation pixel accuracy)\n")
+    print(f"Train sizes {SEGMENTATION_SIZES}, {args.splits} random splits each, test on all other networks. "
+          f"Cells: mean ± std over splits. Surrogates: {', '.join(args.models)}.\n")
+    for space in TNB101_SPACES:
+        task = load_tnb101(args.data, space)
+        started = time.perf_counter()
+        calls = [(fit_and_score, (task, m, n, k, args.seed))
+                 for n in SEGMENTATION_SIZES for k in range(args.splits) for m in args.models]
+        rows = pd.DataFrame(run_parallel(args.jobs, calls) + baseline_rows(task, SEGMENTATION_SIZES, args.splits,
+                                                                           args.seed))
+        print(f"### {task.name}: {len(task.target)} networks, {task.genes.shape[1]} genes "
+              f"(wall {time.perf_counter() - started:.0f} s)\n")
+        for metric, title in (("kendall_tau", "Kendall tau"), ("spearman", "Spearman"),
+                              ("precision_at_10pct", "Precision at top 10 %")):
+            print(f"#### {title}\n\n{mean_std_table(rows, metric, 'model')}\n")
+        report_segmentation_targets(task.name, rows)
+        report_switching_choices(rows)
+        report_fit_seconds(rows)
+
+
+def report_segmentation_targets(name: str, rows: pd.DataFrame) -> None:
+    at_target = rows[rows["n"] == TARGET_SIZE].groupby("model")["kendall_tau"].mean()
+    baselines = at_target[at_target.index.str.endswith("(baseline)")]
+    surrogates = at_target.drop(baselines.index)
+    singles = surrogates.drop([m for m in META_SURROGATES if m in surrogates.index])
+    zero_cost = baselines.drop(["flops (baseline)", "params (baseline)"])
+    print(f"Targets at n={TARGET_SIZE} ({name}), mean Kendall tau:\n")
+    print(f"- best surrogate {surrogates.idxmax()} {surrogates.max():.3f} vs best baseline {baselines.idxmax()} "
+          f"{baselines.max():.3f} (FLOPs {baselines['flops (baseline)']:.3f}, params "
+          f"{baselines['params (baseline)']:.3f}, best zero-cost proxy {zero_cost.idxmax()} {zero_cost.max():.3f}): "
+          f"{'met' if surrogates.max() > baselines.max() else 'NOT met'}")
+    if "adaptive_switching" in surrogates.index and len(singles):
+        gap = singles.max() - surrogates["adaptive_switching"]
+        print(f"- adaptive_switching {surrogates['adaptive_switching']:.3f} vs best single model {singles.idxmax()} "
+              f"{singles.max():.3f}: gap {gap:.3f}, {'met' if gap <= 0.02 else 'NOT met'} (target <= 0.02)")
+    print()
+
+
+def report_switching_choices(rows: pd.DataFrame) -> None:
+    if "chosen" not in rows:
+        return
+    chosen = rows.dropna(subset=["chosen"]).groupby("n")["chosen"].value_counts().unstack(fill_value=0)
+    print(f"AdaptiveSwitching choices (number of splits):\n\n{markdown(chosen, 'n')}\n")
+
+
+def report_fit_seconds(rows: pd.DataFrame) -> None:
+    seconds = rows.dropna(subset=["seconds"]).groupby(["model", "n"])["seconds"].mean().unstack("n")
+    print(f"Mean fit + predict seconds per split (one BLAS thread per worker):\n\n"
+          f"{markdown(seconds.map(lambda s: f'{s:.2f}'), 'model')}\n")
+
+
+def latency_section(args: argparse.Namespace) -> None:
+    genes, latency, flops = load_help_nb201(args.data)
+    print(f"\n## Latency: HELP NAS-Bench-201, {len(genes)} networks, {latency.shape[1]} device settings\n")
+    print(f"Train sizes {LATENCY_SIZES}, {args.latency_splits} random splits each, test on all other networks. "
+          f"Genes: the operation of each of the 6 edges. Surrogates: {', '.join(args.latency_models)}.\n")
+    started = time.perf_counter()
+    calls = [(latency_device_rows, (genes, latency[d].to_numpy(), d, args.latency_models, LATENCY_SIZES,
+                                    args.latency_splits, args.seed)) for d in latency]
+    per_call = run_parallel(args.jobs, calls)
+    rows = pd.DataFrame([row for rows in per_call for row in rows]
+                        + flops_latency_rows(flops, latency, LATENCY_SIZES, args.latency_splits, args.seed))
+    print(f"(wall {time.perf_counter() - started:.0f} s)\n")
+    per_device = rows.groupby(["model", "n", "device"])[["spearman", "mape"]].mean().reset_index()
+    for metric, title, percent in (("spearman", "Spearman", False), ("mape", "MAPE (%)", True)):
+        table = mean_std_table(per_device, metric, "model", percent=percent, with_median=percent)
+        print(f"#### {title}: mean ± std over the {latency.shape[1]} devices (each device: mean over splits)\n\n"
+              f"{table}\n")
+    at_target = per_device[per_device["n"] == TARGET_SIZE]
+    wide = at_target.pivot(index="device", columns="model", values=["spearman", "mape"])
+    wide = wide.apply(lambda col: col.map(lambda v: f"{100 * v:.1f} %" if col.name[0] == "mape" else f"{v:.3f}"))
+    wide.columns = [f"{model} {metric}" for metric, model in wide.columns]
+    print(f"#### Per device at n={TARGET_SIZE}\n\n{markdown(wide, 'device')}\n")
+    best = at_target.groupby("model")["spearman"].mean()
+    default = best.get("block_latency", float("nan"))
+    print(f"Target at n={TARGET_SIZE}: block_latency mean Spearman {default:.3f} over {latency.shape[1]} devices "
+          f"(FLOPs {best['FLOPs (baseline)']:.3f}): {'met' if default >= 0.95 else 'NOT met'} (target >= 0.95)\n")
+
+
+def cost_section(args: argparse.Namespace) -> None:
+    n_fit, n_predict, n_genes, n_choices = 1000, 100_000, 50, 5
+    rng = np.random.default_rng(args.seed)
+    genes = rng.integers(0, n_choices, size=(n_fit + n_predict, n_genes))
+    effects = rng.normal(size=(n_genes, n_choices))
+    target = effects[np.arange(n_genes), genes].sum(axis=1) + 0.3 * genes[:, 0] * genes[:, 1]
+    target += rng.normal(scale=0.5, size=len(target))
+    print(f"\n## Cost: fit on {n_fit} x {n_genes} genes ({n_choices} choices each), predict {n_predict:,} "
+          f"candidates\n")
+    print(f"Default hyper-parameters, random_state={args.seed}, in this process with the libraries' default "
+          f"threading on {os.cpu_count()} cores. Predict: median of 3 calls.\n")
+    print("| model | fit (s) | predict 100k (s) | fit < 30 s | predict < 2 s |\n|---|---|---|---|---|")
+    for name in args.models:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            surrogate = seeded_surrogate(name, args.seed)
+            started = time.perf_counter()
+            surrogate.fit(genes[:n_fit], target[:n_fit])
+            fit_seconds = time.perf_counter() - started
+            predict_seconds = []
+            for _ in range(3):
+                started = time.perf_counter()
+                surrogate.predict(genes[n_fit:])
+                predict_seconds.append(time.perf_counter() - started)
+        predict_median = float(np.median(predict_seconds))
+        print(f"| {name} | {fit_seconds:.2f} | {predict_median:.2f} | {'yes' if fit_seconds < 30 else 'NO'} | "
+              f"{'yes' if predict_median < 2 else 'NO'} |", flush=True)
+    print()
+
+
+# ------------------------------------------------------------------------------------------------- main
+
+
+def machine_description() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    return (f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, torch {torch.__version__}, "
+            f"scikit-learn {sklearn.__version__}, xgboost {xgboost.__version__}, numpy {np.__version__}")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="benchdata folder (default: %(default)s)")
+    parser.add_argument("--sections", nargs="+", default=["segmentation", "latency", "cost"],
+                        choices=["segmentation", "latency", "cost"])
+    parser.add_argument("--models", nargs="+", default=list_surrogates(), choices=list_surrogates(),
+                        help="surrogates for the segmentation and cost sections (default: all registered)")
+    parser.add_argument("--latency-models", nargs="+", default=list(DEFAULT_LATENCY_MODELS),
+                        choices=list_surrogates())
+    parser.add_argument("--splits", type=int, default=20, help="random splits per train size (segmentation)")
+    parser.add_argument("--latency-splits", type=int, default=10, help="random splits per size and device")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="worker processes for the splits")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    print("# Surrogate accuracy and cost (issue 4)\n")
+    print(f"command: python benchmarks/surrogate_accuracy.py {' '.join(sys.argv[1:])}".rstrip())
+    print(f"date: {datetime.date.today().isoformat()}; machine: {machine_description()}")
+    print(f"seeds: --seed {args.seed}; split (n, k) = numpy.random.default_rng([{args.seed}, n, k]).permutation; "
+          f"surrogates get random_state = {args.seed} + k; data: {args.data}")
+    print(f"load average (1, 5, 15 min) at the start: {', '.join(f'{load:.2f}' for load in os.getloadavg())}")
+    sections = {"segmentation": segmentation_section, "latency": latency_section, "cost": cost_section}
+    for section in args.sections:
+        sections[section](args)
+    print(f"Total wall time: {(time.perf_counter() - started) / 60:.1f} min; load average (1, 5, 15 min) at the "
+          f"end: {', '.join(f'{load:.2f}' for load in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""What every surrogate shares: input checks, seeding, chunked prediction, and the base of the single models.
+
+The checks are scikit-learn's own (`validate_data`, `check_is_fitted`), so errors read the same as in
+scikit-learn: "Input X contains NaN.", "X has 5 features, but MLPSurrogate is expecting 6 features as input.",
+"This MLPSurrogate instance is not fitted yet."
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+
+import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
+
+from surrogates.encoders import make_gene_encoder
+
+Prediction = np.ndarray | tuple[np.ndarray, ...]
+PREDICT_CHUNK_ROWS = 2048  # rows encoded and predicted at once: kernel matrices and encodings stay small
+
+
+def check_training_data(estimator: BaseEstimator, X: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a training table (finite, numeric, 2-d X, 1-d y, at least 2 rows) and record n_features_in_."""
+    X, y = validate_data(estimator, X, y, dtype=np.float64, y_numeric=True, ensure_min_samples=2)
+    return X, y.astype(np.float64)
+
+
+def check_query(estimator: BaseEstimator, X: ArrayLike) -> np.ndarray:
+    """Validate X for prediction: the estimator is fitted and X is finite with the features seen in fit."""
+    check_is_fitted(estimator)
+    return validate_data(estimator, X, reset=False, dtype=np.float64)
+
+
+def draw_seeds(random_state: int | np.random.RandomState | None, n: int) -> list[int]:
+    """`n` integer seeds drawn from `random_state`, for the parts of a model that take their own seed."""
+    return check_random_state(random_state).randint(0, 2**31 - 1, size=n).tolist()
+
+
+def clone_with_seed(estimator: BaseEstimator, seed: int) -> BaseEstimator:
+    """An unfitted clone whose every `random_state` parameter, nested ones included, is set to `seed`."""
+    copy = clone(estimator)
+    seeded = {key: seed for key in copy.get_params(deep=True) if key.split("__")[-1] == "random_state"}
+    return copy.set_params(**seeded)
+
+
+def predict_in_chunks(predict: Callable[[np.ndarray], Prediction], X: np.ndarray) -> Prediction:
+    """Apply `predict` to blocks of PREDICT_CHUNK_ROWS rows and concatenate the results.
+
+    `predict` returns an array, or a tuple of arrays (mean, std) that are concatenated element by element.
+    """
+    parts = [predict(X[start : start + PREDICT_CHUNK_ROWS]) for start in range(0, len(X), PREDICT_CHUNK_ROWS)]
+    if isinstance(parts[0], tuple):
+        return tuple(np.concatenate(column) for column in zip(*parts, strict=True))
+    return np.concatenate(parts)
+
+
+class GeneSurrogate(RegressorMixin, BaseEstimator):
+    """Base of the single-model surrogates: checks the data, encodes the genes, then defers to the model.
+
+    Subclasses take an `encoding` hyper-parameter ('ordinal' or 'onehot', see `surrogates.encoders`) and
+    implement `_fit_encoded(Z, y)` and `_predict_encoded(Z)` on the encoded features Z. The encoder is fitted
+    on the training genes, so raw integer genes can be passed straight in.
+    """
+
+    encoding: str
+
+    def fit(self, X: ArrayLike, y: ArrayLike) -> GeneSurrogate:
+        """Fit on genes X of shape (n_samples, n_genes) and targets y of shape (n_samples,)."""
+        X, y = check_training_data(self, X, y)
+        self.encoder_ = make_gene_encoder(self.encoding).fit(X)
+        self._fit_encoded(self.encoder_.transform(X), y)
+        return self
+
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """Predicted targets, shape (n_samples,); rows are encoded and predicted in blocks to bound memory."""
+        return self._predict_genes(X, self._predict_encoded)
+
+    def _predict_genes(self, X: ArrayLike, predict_encoded: Callable[[np.ndarray], Prediction]) -> Prediction:
+        """Check X, then apply `predict_encoded` to the encoded genes block by block under the thread limits."""
+        X = check_query(self, X)
+        with self._prediction_threads():
+            return predict_in_chunks(lambda rows: predict_encoded(self.encoder_.transform(rows)), X)
+
+    def _prediction_threads(self) -> AbstractContextManager:
+        """Thread limits held for a whole `predict` call; none by default."""
+        return nullcontext()
+
+    def _fit_encoded(self, Z: np.ndarray, y: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _predict_encoded(self, Z: np.ndarray) -> np.ndarray:
+        raise NotImplementedError

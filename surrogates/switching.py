@@ -1,0 +1,102 @@
+"""`AdaptiveSwitching`: choose the surrogate family by cross-validated ranking quality, then refit it.
+
+No surrogate family wins on every search space or sample size, so the choice is made on the data at hand:
+each candidate is scored by Kendall's tau on the held-out fold of a K-fold split, and the candidate with the
+best mean minus standard deviation over the folds (good and reliably so) is refitted on all the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.model_selection import KFold
+
+from surrogates.base import check_query, check_training_data, clone_with_seed, draw_seeds
+from surrogates.metrics import kendall_tau
+from surrogates.registry import make_surrogate, register_surrogate
+
+DEFAULT_CANDIDATES = ("gp", "mlp", "random_forest", "ranknet", "rbf", "ridge_onehot", "xgb")
+
+
+@register_surrogate("adaptive_switching")
+class AdaptiveSwitching(RegressorMixin, BaseEstimator):
+    """Pick among candidate surrogates by K-fold Kendall tau (mean minus std), refit the winner on all data.
+
+    Parameters
+    ----------
+    candidates : sequence of (name, estimator) or None
+        The models to choose from; None: the registered surrogates named in `DEFAULT_CANDIDATES`.
+    n_folds : int
+        Folds of the cross-validation (at least 2).
+    random_state : int, RandomState or None
+        Seed of the folds and of every candidate (each candidate's `random_state` parameters are set to a
+        seed drawn from this one, the same in every fold and in the final refit).
+
+    Attributes
+    ----------
+    cv_scores_ : pandas.DataFrame
+        One row per candidate, best first: the Kendall tau of each fold, their mean and std, and the
+        selection score mean - std.
+    chosen_ : str
+        Name of the chosen candidate.
+    selection_reason_ : str
+        The choice in words, with the runner-up.
+    best_estimator_ : estimator
+        The chosen candidate, refitted on all the data; `predict` uses it.
+    """
+
+    def __init__(self, candidates: Sequence[tuple[str, BaseEstimator]] | None = None, n_folds: int = 5,
+                 random_state: int | np.random.RandomState | None = None):
+        self.candidates = candidates
+        self.n_folds = n_folds
+        self.random_state = random_state
+
+    def fit(self, X: ArrayLike, y: ArrayLike) -> AdaptiveSwitching:
+        """Cross-validate every candidate, record the scores, refit the best on all of X, y."""
+        X, y = check_training_data(self, X, y)
+        candidates = self._named_candidates()
+        fold_seed, *seeds = draw_seeds(self.random_state, 1 + len(candidates))
+        seeded = {name: clone_with_seed(model, seed) for (name, model), seed in zip(candidates, seeds, strict=True)}
+        folds = list(KFold(n_splits=self.n_folds, shuffle=True, random_state=fold_seed).split(X))
+        fold_scores = {
+            name: [kendall_tau(y[test], clone(model).fit(X[train], y[train]).predict(X[test])) for train, test in folds]
+            for name, model in seeded.items()
+        }
+        table = pd.DataFrame.from_dict(fold_scores, orient="index",
+                                       columns=[f"fold_{k}" for k in range(1, self.n_folds + 1)])
+        table["mean"], table["std"] = table.mean(axis=1), table.std(axis=1, ddof=0)
+        table["selection_score"] = table["mean"] - table["std"]
+        self.cv_scores_ = table.sort_values("selection_score", ascending=False, kind="stable")
+        self.chosen_ = str(self.cv_scores_.index[0])
+        self.selection_reason_ = self._describe_choice()
+        self.best_estimator_ = clone(seeded[self.chosen_]).fit(X, y)
+        return self
+
+    def predict(self, X: ArrayLike) -> np.ndarray:
+        """Predictions of the chosen, refitted candidate."""
+        X = check_query(self, X)
+        return self.best_estimator_.predict(X)
+
+    def _named_candidates(self) -> list[tuple[str, BaseEstimator]]:
+        if self.candidates is None:
+            return [(name, make_surrogate(name)) for name in DEFAULT_CANDIDATES]
+        candidates = list(self.candidates)
+        names = [name for name, _ in candidates]
+        if not candidates or len(set(names)) != len(names):
+            raise ValueError(f"candidates must be a non-empty list of (name, estimator) with unique names; "
+                             f"got names {names}.")
+        return candidates
+
+    def _describe_choice(self) -> str:
+        def summary(name: str) -> str:
+            row = self.cv_scores_.loc[name]
+            return (f"{name} (Kendall tau {row['mean']:.3f} +- {row['std']:.3f} over {self.n_folds} folds, "
+                    f"mean - std {row['selection_score']:.3f})")
+
+        names = list(self.cv_scores_.index)
+        runner_up = f"; runner-up {summary(names[1])}" if len(names) > 1 else ""
+        return f"chose {summary(names[0])}, best of {len(names)} candidates{runner_up}"
