@@ -18,22 +18,14 @@ import argparse
 import statistics
 import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from moseg.cli import resolution
 from moseg.latency import DTYPES, measure_latency
-from moseg.space import Arch, SearchSpace, count_flops, count_params
+from moseg.latency_archive import reference_archs
+from moseg.space import SearchSpace, count_flops, count_params
 from moseg.supernet import Supernet
-
-
-def pick_archs(space: SearchSpace, num_classes: int, n_sample: int, seed: int) -> dict[str, Arch]:
-    """min, max, and the arch of median analytic FLOPs (at 360x480) among `n_sample` sampled ones."""
-    sampled = [space.decode(x) for x in space.sample(n_sample, seed)]
-    flops = [count_flops(a, num_classes, (360, 480)) for a in sampled]
-    median = sampled[int(np.argsort(flops)[len(flops) // 2])]
-    return {"min": space.min_arch(), "median": median, "max": space.max_arch()}
 
 
 def peak_memory_mb(device: torch.device) -> float | None:
@@ -91,7 +83,7 @@ def main() -> None:
     torch.manual_seed(args.seed)
     device = torch.device(args.device)
     space = SearchSpace()
-    archs = pick_archs(space, args.num_classes, n_sample=201, seed=args.seed)
+    archs = reference_archs(space, args.num_classes, n_sample=201, seed=args.seed)
     supernet = Supernet(space, args.num_classes)
 
     print(f"device: {args.device}, torch {torch.__version__}, seed {args.seed}")

@@ -17,7 +17,7 @@ import torch
 
 from moseg.csvlog import CsvLog
 from moseg.latency import check_settings, measure_latency
-from moseg.space import SearchSpace, count_flops, count_params
+from moseg.space import Arch, SearchSpace, count_flops, count_params
 from moseg.supernet import Supernet
 
 COLUMNS = ["name", "arch", "params", "flops", "median_ms", "p90_ms", "mean_ms", "std_ms", "repeats", "status",
@@ -34,6 +34,16 @@ def survey_archs(space: SearchSpace, n: int, seed: int) -> list[tuple[str, np.nd
     on (seed, i) only, so a larger `n` extends an earlier survey instead of replacing it."""
     archs = [("min", space.encode(space.min_arch())), ("max", space.encode(space.max_arch()))]
     return archs + [(f"sample {i}", space.sample(1, np.random.default_rng([seed, i]))[0]) for i in range(n)]
+
+
+def reference_archs(space: SearchSpace, num_classes: int, n_sample: int = 200, seed: int = 0,
+                    resolution: tuple[int, int] = (360, 480)) -> dict[str, Arch]:
+    """min, max, and the arch of median analytic FLOPs at `resolution` among `n_sample` sampled ones: the
+    three archs that benchmarks report."""
+    sampled = [space.decode(x) for x in space.sample(n_sample, seed)]
+    flops = [count_flops(a, num_classes, resolution) for a in sampled]
+    median = sampled[int(np.argsort(flops)[len(flops) // 2])]
+    return {"min": space.min_arch(), "median": median, "max": space.max_arch()}
 
 
 def measure_archs(space: SearchSpace, archs: Sequence[tuple[str, np.ndarray]], out: str | Path, *,

@@ -14,7 +14,7 @@ Modules: `encoders` (gene encoders), `registry`, `models` (single models), `ense
 
 from surrogates.encoders import OneHotGeneEncoder, OrdinalGeneEncoder
 from surrogates.ensemble import Ensemble
-from surrogates.latency import BlockLatencyModel, BlockLookupTable
+from surrogates.latency import BaselineResidualModel, BlockLatencyModel, BlockLookupTable
 from surrogates.models import (
     GPSurrogate,
     MLPSurrogate,
@@ -29,6 +29,7 @@ from surrogates.switching import AdaptiveSwitching
 
 __all__ = [
     "AdaptiveSwitching",
+    "BaselineResidualModel",
     "BlockLatencyModel",
     "BlockLookupTable",
     "Ensemble",

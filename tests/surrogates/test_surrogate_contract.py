@@ -19,6 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from surrogates import (
+    BaselineResidualModel,
     BlockLatencyModel,
     BlockLookupTable,
     MLPSurrogate,
@@ -53,7 +54,8 @@ def fast_surrogate(name: str) -> BaseEstimator:
 
 
 SURROGATES = list_surrogates()
-OTHER_ESTIMATORS = [OrdinalGeneEncoder(), OneHotGeneEncoder(), BlockLookupTable()]
+OTHER_ESTIMATORS = [OrdinalGeneEncoder(), OneHotGeneEncoder(), BlockLookupTable(),
+                    BaselineResidualModel(residual=RandomForestSurrogate(n_estimators=10))]
 
 
 def expected_failed_checks(estimator: BaseEstimator) -> dict[str, str]:

@@ -1,0 +1,207 @@
+"""Per-part latency lookup tables: time each distinct part of a network in isolation, predict by summing.
+
+A network of the space is a sequence of parts: the stem, every block (at its branch's resolution and width),
+each lower branch's stride-2 transition and its fusion projection (with the upsampling to 1/8), and the head
+(with or without the final upsampling). A part's key names its kind, configuration and input shape, so equal
+parts of different networks share one measurement. `LatencyTable` times every part it has not seen, under one
+protocol, and appends it to a CSV; a network's table latency is the sum of its parts. What the sum misses
+(the additions of the fusions, caching between parts, launch overhead) is a fixed cost and an interaction
+that a calibrated model learns: see `surrogates.BaselineResidualModel` and `table_features`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from moseg.csvlog import CsvLog
+from moseg.latency import check_settings, measure_latency
+from moseg.provenance import device_info
+from moseg.space import SearchSpace
+from moseg.space.arch import Arch, Block, ConvBlock
+from moseg.supernet import Supernet
+from moseg.supernet.network import SegmentationNetwork, upsample
+
+COLUMNS = ["key", "protocol_id", "median_ms", "p90_ms", "repeats", "status", "error", "protocol"]
+
+
+@dataclass(frozen=True)
+class Part:
+    """One separately timed piece of a network: its kind, configuration and (channels, height, width) input."""
+
+    kind: str
+    config: str
+    input_shape: tuple[int, int, int]
+
+    @property
+    def key(self) -> str:
+        c, h, w = self.input_shape
+        return f"{self.kind} {self.config} @ {c}x{h}x{w}"
+
+
+class FusionPart(nn.Module):
+    """A lower branch's projection and its upsampling to the 1/8 grid (the addition is left to the overhead)."""
+
+    def __init__(self, fuse: nn.Module, size: tuple[int, int]) -> None:
+        super().__init__()
+        self.fuse, self.size = fuse, size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return upsample(self.fuse(x), self.size)
+
+
+class HeadPart(nn.Module):
+    """The head on the fused 1/8 features, upsampling its logits to `size` (None: logits stay at 1/8)."""
+
+    def __init__(self, head: nn.Module, size: tuple[int, int] | None) -> None:
+        super().__init__()
+        self.head, self.size = head, size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(x, self.size)
+
+
+def _block_config(block: Block) -> str:
+    if isinstance(block, ConvBlock):
+        return f"conv k{block.kernel} d{block.dilation} e{block.expand}"
+    return f"attention h{block.heads} hd{block.head_dim} kv{block.kv_pool} e{block.expand}"
+
+
+def _halved(size: tuple[int, int]) -> tuple[int, int]:
+    """Spatial size after a stride-2 3x3 convolution with padding 1."""
+    return math.ceil(size[0] / 2), math.ceil(size[1] / 2)
+
+
+def _walk(arch: Arch, num_classes: int, resolution: tuple[int, int], final_upsample: bool,
+          net: SegmentationNetwork | None) -> Iterator[tuple[Part, nn.Module | None]]:
+    """The parts of `arch` in execution order, each with its module from `net` (None when `net` is None)."""
+    def module(build: Callable[[SegmentationNetwork], nn.Module]) -> nn.Module | None:
+        return None if net is None else build(net)
+
+    hr = arch.branches[0]
+    hr_size = _halved(_halved(_halved(resolution)))
+    yield Part("stem", f"{arch.stem_width}->{hr.width}", (3, *resolution)), module(lambda n: n.stem)
+    for k, block in enumerate(hr.blocks):
+        yield Part("block", _block_config(block), (hr.width, *hr_size)), module(lambda n, k=k: n.hr.blocks[k])
+    in_width, in_size = hr.width, hr_size
+    for i, branch in enumerate(arch.branches[1:]):
+        size = _halved(in_size)
+        yield (Part("transition", f"{in_width}->{branch.width}", (in_width, *in_size)),
+               module(lambda n, i=i: n.lower[i].transition))
+        for k, block in enumerate(branch.blocks):
+            yield (Part("block", _block_config(block), (branch.width, *size)),
+                   module(lambda n, i=i, k=k: n.lower[i].blocks[k]))
+        yield (Part("fuse", f"{branch.width}->{hr.width} up {hr_size[0]}x{hr_size[1]}", (branch.width, *size)),
+               module(lambda n, i=i: FusionPart(n.lower[i].fuse, hr_size)))
+        in_width, in_size = branch.width, size
+    out = f" up {resolution[0]}x{resolution[1]}" if final_upsample else ""
+    yield (Part("head", f"{hr.width}->{arch.head_width}->{num_classes}{out}", (hr.width, *hr_size)),
+           module(lambda n: HeadPart(n.head, resolution if final_upsample else None)))
+
+
+def network_parts(arch: Arch, num_classes: int, resolution: tuple[int, int], final_upsample: bool = True) -> list[Part]:
+    """The parts whose table latencies add up to `arch`'s latency at input `resolution` (height, width)."""
+    return [part for part, _ in _walk(arch, num_classes, resolution, final_upsample, None)]
+
+
+def part_modules(net: SegmentationNetwork, arch: Arch, num_classes: int, resolution: tuple[int, int],
+                 final_upsample: bool = True) -> list[tuple[Part, nn.Module]]:
+    """`network_parts` with the module of each part, taken from `net` (the network extracted for `arch`)."""
+    return list(_walk(arch, num_classes, resolution, final_upsample, net))
+
+
+def protocol_id(protocol: dict) -> str:
+    """Short stable hash of a protocol: rows measured under another protocol never mix into a table."""
+    return hashlib.sha256(json.dumps(protocol, sort_keys=True).encode()).hexdigest()[:12]
+
+
+class LatencyTable:
+    """A CSV of part latencies under one protocol (device, dtype, mode, batch, threads, channels_last).
+
+    `fill` measures the parts of the given archs that the file lacks for this protocol and appends them (a
+    part that fails is recorded as failed, not retried); `predict` sums the parts of each arch. Rows of other
+    protocols stay in the file untouched, so one file can hold the tables of several devices.
+    """
+
+    def __init__(self, path: str | Path, space: SearchSpace, *, num_classes: int, resolution: tuple[int, int],
+                 device: str = "cpu", dtype: str = "float32", mode: str = "eager", batch: int = 1,
+                 threads: int | None = None, channels_last: bool = False, final_upsample: bool = True,
+                 **measure_kw) -> None:
+        dev, _ = check_settings(device, dtype, mode)
+        if batch < 1:
+            raise ValueError(f"batch = {batch}, expected >= 1")
+        self.space, self.num_classes, self.resolution = space, num_classes, tuple(resolution)
+        self.final_upsample = final_upsample
+        self.settings = {"device": device, "dtype": dtype, "mode": mode, "batch": batch,
+                         "threads": torch.get_num_threads() if threads is None else threads,
+                         "channels_last": channels_last}
+        self.measure_kw = measure_kw
+        self.protocol = {**self.settings, "torch": torch.__version__, **device_info(dev)}
+        self.protocol_id = protocol_id(self.protocol)
+        self.log = CsvLog(path, COLUMNS)
+
+    def entries(self) -> dict[str, dict]:
+        """This protocol's rows by part key."""
+        return {row["key"]: row for row in self.log.rows() if row["protocol_id"] == self.protocol_id}
+
+    def fill(self, archs: Sequence[Arch | np.ndarray]) -> int:
+        """Measure the parts of `archs` missing from the table; returns how many were measured."""
+        done, measured = set(self.entries()), 0
+        supernet = None
+        for arch in archs:
+            arch = self._as_arch(arch)
+            if all(part.key in done for part in network_parts(arch, self.num_classes, self.resolution,
+                                                               self.final_upsample)):
+                continue
+            supernet = supernet or Supernet(self.space, self.num_classes)
+            net = supernet.extract(arch).eval()
+            for part, module in part_modules(net, arch, self.num_classes, self.resolution, self.final_upsample):
+                if part.key not in done:
+                    self.log.append(self._measure(part, module))
+                    done.add(part.key)
+                    measured += 1
+        return measured
+
+    def part_ms(self, arch: Arch | np.ndarray) -> list[tuple[Part, float]]:
+        """Each part of `arch` with its median table latency; KeyError names the parts not in the table."""
+        arch = self._as_arch(arch)
+        entries = self.entries()
+        parts = network_parts(arch, self.num_classes, self.resolution, self.final_upsample)
+        missing = [p.key for p in parts if p.key not in entries or entries[p.key]["status"] != "ok"]
+        if missing:
+            raise KeyError(f"{len(missing)} part(s) of the arch have no successful measurement under protocol "
+                           f"{self.protocol_id} (run fill first): {missing[:3]}")
+        return [(p, float(entries[p.key]["median_ms"])) for p in parts]
+
+    def predict(self, archs: Sequence[Arch | np.ndarray]) -> np.ndarray:
+        """Table latency (sum of part medians, ms) of each arch."""
+        return np.array([sum(ms for _, ms in self.part_ms(arch)) for arch in archs])
+
+    def _as_arch(self, arch: Arch | np.ndarray) -> Arch:
+        return arch if isinstance(arch, Arch) else self.space.decode(arch)
+
+    def _measure(self, part: Part, module: nn.Module) -> dict:
+        row = {"key": part.key, "protocol_id": self.protocol_id}
+        shape = (self.settings["batch"], *part.input_shape)
+        try:
+            result = measure_latency(module, shape, self.settings["device"], self.settings["dtype"],
+                                     self.settings["mode"], threads=self.settings["threads"],
+                                     channels_last=self.settings["channels_last"], **self.measure_kw)
+        except (RuntimeError, torch.cuda.OutOfMemoryError) as err:  # recorded, never retried
+            return {**row, "status": "failed", "error": f"{type(err).__name__}: {err}"[:500]}
+        return {**row, "median_ms": round(result.median_ms, 5), "p90_ms": round(result.p90_ms, 5),
+                "repeats": result.repeats, "status": "ok", "protocol": json.dumps(result.protocol, sort_keys=True)}
+
+
+def table_features(table: LatencyTable, X: np.ndarray) -> np.ndarray:
+    """[table latency, genes...] per row of gene matrix X: the input of `surrogates.BaselineResidualModel`."""
+    X = np.asarray(X)
+    return np.column_stack([table.predict(X), X])
