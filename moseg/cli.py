@@ -79,6 +79,23 @@ def cmd_latency(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    """Search a trained supernet for the mIoU / latency front (resumes from the output folder)."""
+    from moseg.config import ConfigError
+    from moseg.search_job import load_search_config, search_supernet
+
+    try:
+        result = search_supernet(load_search_config(args.config, args.overrides))
+    except (ConfigError, ValueError) as err:
+        print(f"moseg search: {err}", file=sys.stderr)
+        return 2
+    print(f"{len(result.X)} evaluations ({len(result.failed)} failed); {len(result.front_X)} networks on the front; "
+          f"outputs in {result.out_dir}")
+    for f in sorted(result.front_F.tolist(), key=lambda f: f[1]):
+        print(f"  mIoU {100 * (1 - f[0]):.2f}  latency objective {f[1]:.4g}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="moseg", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -113,6 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
     lat.add_argument("--min-time", type=float, default=1.0, help="seconds of timed calls per arch (default 1)")
     lat.add_argument("--out", required=True, help="CSV file; rows are appended, measured archs skipped")
     lat.set_defaults(func=cmd_latency)
+    search = sub.add_parser(
+        "search", help="surrogate-assisted NSGA-II on a trained supernet: mIoU vs latency front",
+        description="Keys and defaults: moseg/search_job.py. Example: moseg search checkpoint=runs/supernet/"
+                    "checkpoint.pt budget=200 latency.kind=table latency.device=cuda latency.dtype=float16")
+    search.add_argument("--config", help="YAML file of settings (default: the built-in defaults)")
+    search.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="settings overriding the config file")
+    search.set_defaults(func=cmd_search)
     return parser
 
 

@@ -1,0 +1,81 @@
+"""Every true evaluation of a search, appended and flushed to `archive.csv` as it happens.
+
+A row holds the evaluation number, the search iteration that proposed the candidate, its integer vector, its
+objectives (JSON list; empty when it failed), the status (`ok` or `failed`), the error and the seconds it took.
+A rerun of the same search reads the file back and evaluates nothing twice, failed candidates included.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from moseg.csvlog import CsvLog
+from moseg.search.vectors import vector_key
+
+COLUMNS = ["eval", "iteration", "x", "f", "status", "error", "seconds"]
+
+
+class Archive:
+    """The evaluations of one search, in order, read back from `path` (if it exists) and appended to it."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.log = CsvLog(self.path, COLUMNS)
+        self.rows = [{"eval": int(row["eval"]), "iteration": int(row["iteration"]), "x": row["x"],
+                      "f": json.loads(row["f"]) if row["f"] else None, "status": row["status"],
+                      "error": row["error"], "seconds": float(row["seconds"])} for row in self.log.rows()]
+        ok = [row["f"] for row in self.rows if row["status"] == "ok"]
+        self.n_obj: int | None = len(ok[0]) if ok else None
+
+    def __contains__(self, x: np.ndarray) -> bool:
+        return vector_key(x) in {row["x"] for row in self.rows}
+
+    def evaluated(self, iteration: int | None = None) -> list[dict]:
+        """Rows of successful evaluations (of one iteration, or of all)."""
+        return [r for r in self.rows if r["status"] == "ok" and (iteration is None or r["iteration"] == iteration)]
+
+    def X(self, before_iteration: int | None = None) -> np.ndarray:
+        """Vectors of the successful evaluations, optionally only those of iterations before the one given."""
+        rows = [r for r in self.evaluated() if before_iteration is None or r["iteration"] < before_iteration]
+        return np.array([[int(v) for v in r["x"].split()] for r in rows], dtype=np.int64).reshape(len(rows), -1)
+
+    def F(self, before_iteration: int | None = None) -> np.ndarray:
+        """Objectives of the successful evaluations, matching `X`."""
+        rows = [r for r in self.evaluated() if before_iteration is None or r["iteration"] < before_iteration]
+        return np.array([r["f"] for r in rows], dtype=float).reshape(len(rows), self.n_obj or 0)
+
+    def evaluate(self, x: np.ndarray, iteration: int, evaluate_fn: Callable[[np.ndarray], np.ndarray]) -> dict:
+        """Evaluate one vector with `evaluate_fn`, append the row (failed or not) and return it."""
+        started = time.perf_counter()
+        row = {"eval": len(self.rows), "iteration": iteration, "x": vector_key(x), "f": None, "status": "ok",
+               "error": ""}
+        try:
+            row["f"] = self._checked(evaluate_fn(np.asarray(x, dtype=np.int64)[None, :]))
+        except Exception as err:  # noqa: BLE001 - any failure of a user's evaluate_fn is recorded, not raised
+            if isinstance(err, ObjectiveShapeError):
+                raise
+            row.update(status="failed", error=f"{type(err).__name__}: {err}"[:500])
+        row["seconds"] = time.perf_counter() - started
+        self.log.append({**row, "f": "" if row["f"] is None else json.dumps(row["f"])})
+        self.rows.append(row)
+        return row
+
+    def _checked(self, F: np.ndarray) -> list[float]:
+        F = np.asarray(F, dtype=float)
+        if F.ndim != 2 or F.shape[0] != 1 or (self.n_obj is not None and F.shape[1] != self.n_obj) or F.shape[1] < 1:
+            expected = f"(1, {self.n_obj})" if self.n_obj else "(1, n_obj)"
+            raise ObjectiveShapeError(f"evaluate_fn returned objectives of shape {F.shape} for one candidate; "
+                                      f"expected {expected}, one row per candidate")
+        if not np.all(np.isfinite(F)):
+            raise ValueError(f"objectives {F[0].tolist()} are not all finite")
+        self.n_obj = F.shape[1]
+        return F[0].tolist()
+
+
+class ObjectiveShapeError(ValueError):
+    """evaluate_fn broke its contract (wrong shape): a bug in the caller, so the search stops."""

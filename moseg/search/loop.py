@@ -1,0 +1,259 @@
+"""`run_search`: surrogate-assisted NSGA-II with hierarchical pre-screening over any integer problem.
+
+Each iteration fits one surrogate per predicted objective on the archive, runs NSGA-II (pymoo) on the
+predictions from a population seeded with the archive's true front, pre-screens the final population (level 1:
+non-dominated under the predictions and not evaluated yet; level 2: a `moseg.search.prescreen` selector) and
+evaluates the chosen candidates one by one, appending each to the archive. Everything an iteration decides is a
+function of the seed, the iteration number and the archive rows of earlier iterations, so a killed run that is
+started again replays the interrupted iteration to the same candidates and evaluates only those still missing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from pymoo.algorithms.moo.nsga2 import NSGA2
+from pymoo.core.problem import Problem
+from pymoo.operators.crossover.sbx import SBX
+from pymoo.operators.mutation.pm import PM
+from pymoo.operators.repair.rounding import RoundingRepair
+from pymoo.optimize import minimize
+from sklearn.base import BaseEstimator
+
+from moseg.csvlog import CsvLog
+from moseg.search.archive import Archive
+from moseg.search.doe import design_of_experiments
+from moseg.search.indicators import front_ranks, hypervolume, non_dominated, reference_point
+from moseg.search.outputs import STATS_COLUMNS, SearchResult, search_result, write_front, write_or_check_config
+from moseg.search.prescreen import PRESCREENERS
+from moseg.search.vectors import canonicalizer, check_bounds, unique_rows, vector_key
+from surrogates import Ensemble, make_surrogate
+from surrogates.base import clone_with_seed
+from surrogates.metrics import kendall_tau
+
+EvaluateFn = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """The parameters a search is resumed under; a rerun with different ones is refused."""
+
+    budget: int
+    seed: int
+    n_doe: int
+    n_infill: int
+    prescreen: str
+    surrogate: str
+    pop_size: int
+    n_gen: int
+    cheap_objective: int
+    accuracy_objective: int
+    ref_point: list[float] | None
+    exact_objectives: list[int]
+
+
+class PredictedProblem(Problem):
+    """The objectives as the surrogates (or exact functions) predict them, on canonical integer vectors."""
+
+    def __init__(self, xl: np.ndarray, xu: np.ndarray, predict: Callable[[np.ndarray], np.ndarray], n_obj: int):
+        super().__init__(n_var=len(xl), n_obj=n_obj, xl=xl, xu=xu, vtype=int)
+        self.predict = predict
+
+    def _evaluate(self, X: np.ndarray, out: dict, *args, **kwargs) -> None:
+        out["F"] = self.predict(np.round(X).astype(np.int64))
+
+
+def run_search(evaluate_fn: EvaluateFn, xl: np.ndarray, xu: np.ndarray, budget: int, *, seed: int,
+               out_dir: str | Path, n_doe: int = 100, n_infill: int = 8, prescreen: str = "spacing",
+               surrogate: str = "adaptive_switching", canonicalize: Callable[[np.ndarray], np.ndarray] | None = None,
+               exact_objectives: Mapping[int, EvaluateFn] | None = None, cheap_objective: int = -1,
+               accuracy_objective: int = 0, pop_size: int = 100, n_gen: int = 30,
+               ref_point: np.ndarray | None = None, log: Callable[[str], None] | None = print) -> SearchResult:
+    """Minimise the objectives `evaluate_fn(X) -> F` over integer vectors xl <= x <= xu with `budget` true
+    evaluations; resumes from `out_dir` when it holds an earlier run of the same search.
+
+    `canonicalize(X) -> X` maps equal designs to one vector (evaluated once). `exact_objectives` maps an
+    objective's column to a cheap exact function of X used instead of a surrogate. `cheap_objective` and
+    `accuracy_objective` are the columns the `spacing` pre-screening spaces out and tops up by. `ref_point`
+    (default: from the design of experiments) fixes the hypervolume's reference point for the whole run.
+    """
+    xl, xu = check_bounds(xl, xu)
+    settings = _check_settings(budget, seed, n_doe, n_infill, prescreen, surrogate, pop_size, n_gen,
+                               cheap_objective, accuracy_objective, ref_point, exact_objectives)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_or_check_config(out / "config.json", {"method": "surrogate", **asdict(settings), "xl": xl.tolist(),
+                                                "xu": xu.tolist()})
+    canonical = canonicalizer(canonicalize, xl, xu)
+    archive = Archive(out / "archive.csv")
+    say = log or (lambda message: None)
+
+    doe = unique_rows(canonical(design_of_experiments(n_doe, xl, xu, seed)))
+    for x in doe:
+        if len(archive.rows) >= budget:
+            break
+        if x not in archive:
+            archive.evaluate(x, 0, evaluate_fn)
+    if not archive.evaluated(0):
+        raise RuntimeError(f"every one of the {len(doe)} design-of-experiments candidates failed; first error: "
+                           f"{archive.rows[0]['error'] if archive.rows else 'none evaluated'}")
+    ref = np.asarray(ref_point, dtype=float) if ref_point is not None else reference_point(archive.F(1))
+    stats_log = CsvLog(out / "stats.csv", STATS_COLUMNS)
+    logged = {int(row["iteration"]) for row in stats_log.rows()}
+    if 0 not in logged:
+        stats_log.append(_stats_row(archive, 0, ref, None, "", 0.0, 0.0))
+    say(f"design of experiments: {len(archive.rows)} evaluations, hypervolume {hypervolume(archive.F(), ref):.4g}")
+
+    iteration = max(1, archive.rows[-1]["iteration"])  # earlier iterations are complete; replay the last one
+    while len(archive.rows) < budget:
+        step = _iterate(archive, iteration, evaluate_fn, settings, xl, xu, canonical, exact_objectives or {}, ref)
+        if step["new"] == 0:
+            say(f"iteration {iteration}: no unevaluated vector found; the search stops at {len(archive.rows)} "
+                f"of {budget} evaluations")
+            break
+        if iteration not in logged:
+            stats_log.append(step)
+        say(f"iteration {iteration}: {step['evaluations']} evaluations, hypervolume {step['hypervolume']:.4g}, "
+            f"surrogates {step['surrogates']}")
+        iteration += 1
+    write_front(out / "front.csv", archive)
+    return search_result(archive, out)
+
+
+def _iterate(archive: Archive, iteration: int, evaluate_fn: EvaluateFn, settings: SearchSettings,
+             xl: np.ndarray, xu: np.ndarray, canonical: Callable[[np.ndarray], np.ndarray],
+             exact: Mapping[int, EvaluateFn], ref: np.ndarray) -> dict:
+    """One iteration: fit, search the predictions, pre-screen, evaluate; returns its statistics row."""
+    X_fit, F_fit = archive.X(iteration), archive.F(iteration)
+    started = time.perf_counter()
+    models = {j: clone_with_seed(make_surrogate(settings.surrogate), _seed(settings.seed, iteration, j))
+              .fit(X_fit, F_fit[:, j]) for j in range(F_fit.shape[1]) if j not in exact}
+    fit_seconds = time.perf_counter() - started
+
+    def predict(X: np.ndarray) -> np.ndarray:
+        X = canonical(X)
+        return np.column_stack([exact[j](X) if j in exact else models[j].predict(X) for j in range(F_fit.shape[1])])
+
+    started = time.perf_counter()
+    candidates = _searched_candidates(archive, iteration, settings, xl, xu, canonical, predict, X_fit, F_fit)
+    k = min(settings.n_infill, settings.budget - sum(r["iteration"] < iteration for r in archive.rows))
+    chosen = _prescreen(candidates, settings, models, exact, X_fit, F_fit, ref, predict, k, iteration)
+    if len(chosen) == 0:  # the optimiser found nothing new: spend the iteration on random unseen vectors
+        chosen = _unseen_random(archive, iteration, settings, xl, xu, canonical, k)
+    search_seconds = time.perf_counter() - started
+
+    started = time.perf_counter()
+    for x in chosen:
+        if len(archive.rows) >= settings.budget:
+            break
+        if x not in archive:
+            archive.evaluate(x, iteration, evaluate_fn)
+    eval_seconds = time.perf_counter() - started
+    names = {j: getattr(model, "chosen_", settings.surrogate) for j, model in models.items()}
+    surrogates = " ".join(f"f{j}={name}" for j, name in names.items())
+    return _stats_row(archive, iteration, ref, predict, surrogates, fit_seconds, search_seconds, eval_seconds)
+
+
+def _searched_candidates(archive: Archive, iteration: int, settings: SearchSettings, xl: np.ndarray,
+                         xu: np.ndarray, canonical: Callable[[np.ndarray], np.ndarray],
+                         predict: Callable[[np.ndarray], np.ndarray], X_fit: np.ndarray,
+                         F_fit: np.ndarray) -> np.ndarray:
+    """Level 1: NSGA-II on the predictions; its final population, canonical, deduplicated, without vectors
+    evaluated before this iteration, ordered by predicted front (non-dominated first) and topped up from the
+    next fronts so that there are at least n_infill."""
+    problem = PredictedProblem(xl, xu, predict, F_fit.shape[1])
+    rng = np.random.default_rng(_seed(settings.seed, iteration, "population"))
+    random = rng.integers(xl, xu + 1, size=(settings.pop_size, len(xl)))
+    initial = unique_rows(np.vstack([X_fit[non_dominated(F_fit)], canonical(random)]))[: settings.pop_size]
+    algorithm = NSGA2(pop_size=settings.pop_size, sampling=initial,
+                      crossover=SBX(prob=0.9, eta=15, vtype=float, repair=RoundingRepair()),
+                      mutation=PM(eta=20, vtype=float, repair=RoundingRepair()), eliminate_duplicates=True)
+    result = minimize(problem, algorithm, ("n_gen", settings.n_gen), seed=_seed(settings.seed, iteration, "nsga2"),
+                      verbose=False)
+    population = unique_rows(canonical(np.round(result.pop.get("X")).astype(np.int64)))
+    before = {vector_key(x) for x in X_fit} | {r["x"] for r in archive.rows if r["iteration"] < iteration}
+    fresh = np.array([x for x in population if vector_key(x) not in before]).reshape(-1, len(xl))
+    if len(fresh) == 0:
+        return fresh
+    ranks = front_ranks(predict(fresh))
+    order = np.argsort(ranks, kind="stable")
+    enough = ranks[order] <= max(0, np.sort(ranks)[min(settings.n_infill, len(ranks)) - 1])
+    return fresh[order[enough]]
+
+
+def _unseen_random(archive: Archive, iteration: int, settings: SearchSettings, xl: np.ndarray, xu: np.ndarray,
+                   canonical: Callable[[np.ndarray], np.ndarray], k: int) -> np.ndarray:
+    """Up to k random canonical vectors not evaluated before this iteration (few or none in an exhausted space)."""
+    rng = np.random.default_rng(_seed(settings.seed, iteration, "fallback"))
+    draws = unique_rows(canonical(rng.integers(xl, xu + 1, size=(100 * max(k, 1), len(xl)))))
+    before = {r["x"] for r in archive.rows if r["iteration"] < iteration}
+    return np.array([x for x in draws if vector_key(x) not in before][:k]).reshape(-1, len(xl))
+
+
+def _prescreen(candidates: np.ndarray, settings: SearchSettings, models: dict[int, BaseEstimator],
+               exact: Mapping[int, EvaluateFn], X_fit: np.ndarray, F_fit: np.ndarray, ref: np.ndarray,
+               predict: Callable[[np.ndarray], np.ndarray], k: int, iteration: int) -> np.ndarray:
+    """Level 2: the k candidates the chosen selector picks."""
+    if len(candidates) == 0 or k <= 0:
+        return candidates[:0]
+    predicted = predict(candidates)
+    spread = None
+    if settings.prescreen == "optimistic":
+        spread = np.zeros_like(predicted)
+        for j, model in models.items():
+            base = getattr(model, "best_estimator_", model)
+            ensemble = Ensemble(base, random_state=_seed(settings.seed, iteration, f"ensemble{j}"))
+            spread[:, j] = ensemble.fit(X_fit, F_fit[:, j]).predict(candidates, return_std=True)[1]
+    n_obj = F_fit.shape[1]
+    picked = PRESCREENERS[settings.prescreen](predicted, spread, F_fit[non_dominated(F_fit)], k, ref,
+                                              settings.cheap_objective % n_obj, settings.accuracy_objective % n_obj)
+    return candidates[picked]
+
+
+def _stats_row(archive: Archive, iteration: int, ref: np.ndarray, predict: Callable[[np.ndarray], np.ndarray] | None,
+               surrogates: str, fit_seconds: float, search_seconds: float, eval_seconds: float = 0.0) -> dict:
+    """The statistics of one iteration; Kendall tau compares `predict` with the truth on its new points."""
+    new = archive.evaluated(iteration)
+    taus = ""
+    if predict is not None and len(new) >= 2:
+        X_new = np.array([[int(v) for v in r["x"].split()] for r in new])
+        F_new, predicted = np.array([r["f"] for r in new]), predict(X_new)
+        taus = " ".join(f"{kendall_tau(F_new[:, j], predicted[:, j]):.3f}" for j in range(F_new.shape[1]))
+    return {"iteration": iteration, "evaluations": len(archive.rows), "failed": _failed_count(archive),
+            "new": _rows_of(archive, iteration), "hypervolume": hypervolume(archive.F(), ref), "kendall_tau": taus,
+            "surrogates": surrogates, "fit_seconds": round(fit_seconds, 3), "search_seconds": round(search_seconds, 3),
+            "eval_seconds": round(eval_seconds, 3)}
+
+
+def _failed_count(archive: Archive) -> int:
+    return sum(r["status"] != "ok" for r in archive.rows)
+
+
+def _rows_of(archive: Archive, iteration: int) -> int:
+    return sum(r["iteration"] == iteration for r in archive.rows)
+
+
+def _seed(seed: int, iteration: int, purpose: int | str) -> int:
+    """A seed for one purpose of one iteration, independent of everything else."""
+    tag = purpose if isinstance(purpose, int) else int.from_bytes(purpose.encode()[:8], "little")
+    return int(np.random.default_rng([seed, iteration, tag]).integers(2**31 - 1))
+
+
+def _check_settings(budget: int, seed: int, n_doe: int, n_infill: int, prescreen: str, surrogate: str,
+                    pop_size: int, n_gen: int, cheap_objective: int, accuracy_objective: int,
+                    ref_point: np.ndarray | None, exact_objectives: Mapping[int, EvaluateFn] | None) -> SearchSettings:
+    for name, value, minimum in (("budget", budget, 1), ("n_doe", n_doe, 2), ("n_infill", n_infill, 1),
+                                 ("pop_size", pop_size, 2), ("n_gen", n_gen, 1)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+            raise ValueError(f"{name} = {value!r}, expected an integer >= {minimum}")
+    if prescreen not in PRESCREENERS:
+        raise ValueError(f"prescreen = {prescreen!r}, expected one of {sorted(PRESCREENERS)}")
+    make_surrogate(surrogate)  # raises, naming the registered surrogates, for an unknown name
+    return SearchSettings(int(budget), int(seed), int(n_doe), int(n_infill), prescreen, surrogate, int(pop_size),
+                          int(n_gen), int(cheap_objective), int(accuracy_objective),
+                          None if ref_point is None else [float(v) for v in ref_point],
+                          sorted(int(j) for j in (exact_objectives or {})))

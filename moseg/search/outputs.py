@@ -1,0 +1,65 @@
+"""What a search leaves in its output folder and returns: config.json, front.csv, the result object."""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pymoo
+import sklearn
+
+from moseg.search.archive import Archive
+from moseg.search.indicators import non_dominated
+from moseg.search.vectors import vector_key
+
+STATS_COLUMNS = ["iteration", "evaluations", "failed", "new", "hypervolume", "kendall_tau", "surrogates",
+                 "fit_seconds", "search_seconds", "eval_seconds"]
+
+
+@dataclass
+class SearchResult:
+    """Every true evaluation (X, F in evaluation order, failed ones excluded), the non-dominated set, the
+    per-iteration statistics, the failed candidates and the output folder."""
+
+    X: np.ndarray
+    F: np.ndarray
+    front_X: np.ndarray
+    front_F: np.ndarray
+    stats: pd.DataFrame
+    failed: list[dict]
+    out_dir: Path
+
+
+def write_or_check_config(path: Path, config: dict) -> None:
+    """Write config.json, or refuse to resume a run whose settings differ (only the budget may change)."""
+    if path.exists():
+        stored = json.loads(path.read_text())["settings"]
+        changed = sorted(k for k in config if k != "budget" and stored.get(k) != config[k])
+        if changed:
+            raise ValueError(f"{path.parent} holds a search with different settings: {changed}; use another "
+                             f"out_dir or the same settings to resume")
+    versions = {"python": platform.python_version(), "numpy": np.__version__, "pymoo": pymoo.__version__,
+                "scikit-learn": sklearn.__version__}
+    path.write_text(json.dumps({"settings": config, "versions": versions}, indent=2) + "\n")
+
+
+def write_front(path: Path, archive: Archive) -> None:
+    """front.csv: the vector and objectives of every non-dominated evaluation."""
+    X, F = archive.X(), archive.F()
+    front = non_dominated(F)
+    table = pd.DataFrame(F[front], columns=[f"f{j}" for j in range(F.shape[1])])
+    table.insert(0, "x", [vector_key(x) for x in X[front]])
+    table.to_csv(path, index=False)
+
+
+def search_result(archive: Archive, out: Path) -> SearchResult:
+    """The result of a finished search, from its archive and its stats.csv (if any)."""
+    X, F = archive.X(), archive.F()
+    front = non_dominated(F)
+    failed = [r for r in archive.rows if r["status"] != "ok"]
+    stats = pd.read_csv(out / "stats.csv") if (out / "stats.csv").exists() else pd.DataFrame(columns=STATS_COLUMNS)
+    return SearchResult(X, F, X[front], F[front], stats, failed, out)

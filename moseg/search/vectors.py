@@ -1,0 +1,56 @@
+"""Integer vectors of a search: bounds, keys, deduplication and the user's canonical form."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+
+def check_bounds(xl: np.ndarray, xu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """xl, xu as integer vectors of equal length with xl <= xu, or ValueError naming the first bad variable."""
+    lower, upper = np.asarray(xl), np.asarray(xu)
+    if lower.ndim != 1 or lower.shape != upper.shape or lower.size == 0:
+        raise ValueError(f"xl and xu must be 1-d and of equal, non-zero length; got shapes {lower.shape} and "
+                         f"{upper.shape}")
+    for name, bound in (("xl", lower), ("xu", upper)):
+        if not np.all(np.isfinite(bound.astype(float))) or np.any(bound != np.round(bound)):
+            raise ValueError(f"{name} must hold integers; got {bound.tolist()}")
+    lower, upper = lower.astype(np.int64), upper.astype(np.int64)
+    inverted = np.flatnonzero(lower > upper)
+    if inverted.size:
+        j = int(inverted[0])
+        raise ValueError(f"variable {j} has xl = {lower[j]} > xu = {upper[j]}")
+    return lower, upper
+
+
+def vector_key(x: np.ndarray) -> str:
+    """The integer vector as stored in the CSV: integers separated by spaces."""
+    return " ".join(str(int(v)) for v in x)
+
+
+def unique_rows(X: np.ndarray) -> np.ndarray:
+    """Rows of X without repeats, first occurrence kept, order preserved."""
+    seen, keep = set(), []
+    for i, x in enumerate(X):
+        key = vector_key(x)
+        if key not in seen:
+            seen.add(key)
+            keep.append(i)
+    return X[keep]
+
+
+def canonicalizer(canonicalize: Callable[[np.ndarray], np.ndarray] | None, xl: np.ndarray,
+                   xu: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """The user's canonicalisation (checked for shape and bounds) or the identity."""
+    if canonicalize is None:
+        return lambda X: np.asarray(X, dtype=np.int64)
+
+    def checked(X: np.ndarray) -> np.ndarray:
+        result = np.asarray(canonicalize(np.asarray(X, dtype=np.int64)))
+        if result.shape != np.shape(X) or np.any(result < xl) or np.any(result > xu):
+            raise ValueError(f"canonicalize returned an array of shape {result.shape} (expected {np.shape(X)}) "
+                             "or values outside [xl, xu]")
+        return result.astype(np.int64)
+
+    return checked

@@ -1,0 +1,123 @@
+"""`moseg search`: the supernet evaluator wired into `moseg.search.run_search` as one `evaluate_fn`.
+
+Objectives, both minimised: 1 - mIoU on the search validation split (weights inherited from a trained supernet,
+BatchNorm recalibrated) and latency, which is either analytic GFLOPs (`flops`, exact, computed directly), the sum
+of a per-part latency table (`table`, exact given the table, filled on the fly), or measured end to end on the
+device for every candidate (`measured`, predicted by a surrogate during the search).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from moseg.config import ConfigError, check, choices, dump_yaml, load_config, non_negative, positive
+from moseg.search import PRESCREENERS, SearchResult, run_search
+from moseg.search.vectors import check_bounds
+from moseg.space import SearchSpace
+from surrogates import list_surrogates
+
+
+@dataclass
+class LatencyObjective:
+    kind: Literal["flops", "table", "measured"] = "flops"
+    resolution: tuple[int, int] = (360, 480)  # input height, width of the latency (and FLOPs) objective
+    device: str = "cpu"  # where latency is measured (table, measured)
+    dtype: str = "float32"
+    mode: str = "eager"
+    threads: int | None = field(default=None, metadata=positive())
+    min_time_s: float = field(default=0.5, metadata=non_negative())
+    table: str | None = None  # parts CSV of the `table` kind (default: OUT_DIR/latency_parts.csv)
+
+
+@dataclass
+class SearchJobConfig:
+    checkpoint: str = "runs/supernet/checkpoint.pt"  # written by `moseg train-supernet`
+    out_dir: str = "runs/search"
+    device: str = "auto"  # where candidates are scored; auto: cuda when available
+    data_root: str | None = None  # overrides the dataset folder stored in the checkpoint
+    split: str | None = None  # validation split (default: the checkpoint's, i.e. search_val)
+    seed: int = 0
+    budget: int = field(default=300, metadata=positive())
+    n_doe: int = field(default=100, metadata=check(lambda v: v >= 2, ">= 2"))
+    n_infill: int = field(default=8, metadata=positive())
+    prescreen: str = field(default="spacing", metadata=choices(*sorted(PRESCREENERS)))
+    surrogate: str = field(default="adaptive_switching", metadata=choices(*list_surrogates()))
+    pop_size: int = field(default=100, metadata=check(lambda v: v >= 2, ">= 2"))
+    n_gen: int = field(default=30, metadata=positive())
+    latency: LatencyObjective = field(default_factory=LatencyObjective)
+
+
+def load_search_config(path: str | Path | None, overrides: list[str] = ()) -> SearchJobConfig:
+    """The search settings from a YAML file and `key=value` overrides; ConfigError names a bad key or value."""
+    return load_config(SearchJobConfig, path, overrides)
+
+
+def search_supernet(config: SearchJobConfig) -> SearchResult:
+    """Run (or resume) the search the config describes; writes search.yaml beside the search outputs."""
+    from moseg.candidates import CandidateEvaluator
+    from moseg.train.distributed import resolve_device
+
+    if not Path(config.checkpoint).is_file():
+        raise ConfigError(f"checkpoint = {config.checkpoint!r} does not exist; train a supernet first "
+                          "(moseg train-supernet)")
+    device = resolve_device(config.device)
+    evaluator = CandidateEvaluator.from_checkpoint(config.checkpoint, device=device, root=config.data_root,
+                                                   split=config.split)
+    space, num_classes = evaluator.supernet.space, evaluator.supernet.num_classes
+    latency, exact = _latency_objective(config, space, num_classes)
+
+    def evaluate(X: np.ndarray) -> np.ndarray:
+        rows = []
+        for x in X:
+            score = evaluator.score(x)
+            rows.append([1.0 - score.miou, float(latency(x[None, :])[0])])
+        return np.array(rows)
+
+    out = Path(config.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "search.yaml").write_text(dump_yaml(config))
+    xl, xu = check_bounds(space.xl, space.xu)
+    return run_search(evaluate, xl, xu, config.budget, seed=config.seed, out_dir=out, n_doe=config.n_doe,
+                      n_infill=config.n_infill, prescreen=config.prescreen, surrogate=config.surrogate,
+                      canonicalize=lambda X: np.stack([space.canonical(x) for x in X]),
+                      exact_objectives={1: latency} if exact else None, cheap_objective=1, accuracy_objective=0,
+                      pop_size=config.pop_size, n_gen=config.n_gen)
+
+
+def _latency_objective(config: SearchJobConfig, space: SearchSpace, num_classes: int) -> tuple[Callable, bool]:
+    """The latency objective as a function of gene rows, and whether it is exact (computed, not predicted)."""
+    from moseg.space import count_flops
+
+    objective = config.latency
+    if objective.kind == "flops":
+        return (lambda X: np.array([count_flops(space.decode(x), num_classes, objective.resolution) / 1e9
+                                    for x in X]), True)
+    measure_kw = {"device": objective.device, "dtype": objective.dtype, "mode": objective.mode,
+                  "threads": objective.threads, "min_time_s": objective.min_time_s}
+    if objective.kind == "table":
+        from moseg.latency_table import LatencyTable
+
+        path = objective.table or str(Path(config.out_dir) / "latency_parts.csv")
+        table = LatencyTable(path, space, num_classes=num_classes, resolution=objective.resolution, **measure_kw)
+
+        def table_latency(X: np.ndarray) -> np.ndarray:
+            table.fill(X)
+            return table.predict(X)
+
+        return table_latency, True
+    from moseg.latency import measure_latency
+    from moseg.supernet import Supernet
+
+    shapes = Supernet(space, num_classes)
+
+    def measured(X: np.ndarray) -> np.ndarray:
+        h, w = objective.resolution
+        return np.array([measure_latency(shapes.extract(space.decode(x)), (1, 3, h, w), **measure_kw).median_ms
+                         for x in X])
+
+    return measured, False

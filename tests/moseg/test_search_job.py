@@ -1,0 +1,47 @@
+"""`moseg search` end to end on the synthetic dataset: a tiny supernet, then a short search of it."""
+
+import pandas as pd
+import pytest
+
+from moseg.cli import main
+from moseg.train import train
+
+SEARCH = ["budget=10", "n_doe=6", "n_infill=2", "surrogate=ridge_onehot", "pop_size=10", "n_gen=3",
+          "device=cpu", "latency.resolution=[48, 64]"]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    from moseg.train import load_train_config
+
+    out = tmp_path_factory.mktemp("supernet")
+    tiny = {"stem_widths": [8], "branch_widths": [[16, 24], [24, 32]], "head_widths": [16], "max_depth": 2,
+            "expand_ratios": [2, 4], "heads": [1, 2], "kv_pools": [4]}
+    config = load_train_config(None, [
+        f"out_dir={out}", "device=cpu", f"model.space={tiny}", "data.options={size: [48, 64], length: 8}",
+        "data.crop_size=[48, 64]", "data.batch_size=4", "data.workers=0", "train.iterations=2",
+        "train.progress=false", "optim.warmup_iters=1", "eval.calib_images=2", "eval.calib_batch_size=2"])
+    train(config)
+    return out / "checkpoint.pt"
+
+
+@pytest.mark.parametrize("latency", ["flops", "table"])
+def test_search_runs_on_the_supernet_evaluator_and_resumes(tmp_path, checkpoint, capsys, latency):
+    args = ["search", f"checkpoint={checkpoint}", f"out_dir={tmp_path}", f"latency.kind={latency}",
+            "latency.threads=1", "latency.min_time_s=0", *SEARCH]
+    assert main(args) == 0
+    assert "10 evaluations (0 failed)" in capsys.readouterr().out
+    archive = pd.read_csv(tmp_path / "archive.csv")
+    assert len(archive) == 10 and (archive["status"] == "ok").all()
+    assert (tmp_path / "front.csv").exists() and (tmp_path / "search.yaml").exists()
+    if latency == "table":
+        assert len(pd.read_csv(tmp_path / "latency_parts.csv")) > 0
+    assert main(args) == 0  # resumed: nothing left to evaluate
+    assert len(pd.read_csv(tmp_path / "archive.csv")) == 10
+
+
+def test_bad_settings_are_reported_with_exit_2(tmp_path, capsys):
+    assert main(["search", "prescreen=best", f"out_dir={tmp_path}"]) == 2
+    assert "prescreen = 'best'" in capsys.readouterr().err
+    assert main(["search", f"checkpoint={tmp_path / 'none.pt'}"]) == 2
+    assert "does not exist; train a supernet first" in capsys.readouterr().err
