@@ -1,0 +1,165 @@
+"""How close each search method gets to a known Pareto front with a given budget of true evaluations (issue 6).
+
+Problems (all objectives minimised, every exact front known):
+  zdt1, zdt2, zdt3   the ZDT problems on the integer grid 0..9 in 10 variables; the front is x1..x9 = 0.
+  nb201-DEVICE       725 NAS-Bench-201 networks: 100 - CIFAR-10 validation accuracy vs measured latency on DEVICE
+                     (HELP tables); genes are the 6 edge operations; any vector is canonicalised to the nearest
+                     table row (fewest differing genes, then lowest row index), so only table rows are evaluated.
+  tnb101-SPACE       TransNAS-Bench-101 segmentation (micro 711, macro 725 networks): 100 - pixel accuracy vs
+                     FLOPs, canonicalised to table rows the same way.
+Methods: run_search with each pre-screening (surrogate-spacing is the default), random search, NSGA-II on true
+evaluations. Each run of (problem, method, budget, seed) has its own resumable output folder under OUT/runs, and
+one result row in OUT/results.csv; a rerun skips finished runs. Hypervolume ratio = found / exact, both against
+the exact front's nadir + 10 % of its range.
+
+    python benchmarks/search_efficiency.py --out runs/search_efficiency --jobs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+
+from moseg.csvlog import CsvLog
+from moseg.search import nsga2_search, random_search, run_search
+from moseg.search.indicators import hypervolume, non_dominated
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "benchdata"
+NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+PRESCREENS = ("spacing", "hvi", "optimistic", "none")
+METHODS = (*(f"surrogate-{p}" for p in PRESCREENS), "random", "nsga2")
+RESULT_COLUMNS = ["problem", "method", "budget", "seed", "evaluations", "hv_ratio", "seconds"]
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """An integer problem with its exact front."""
+
+    name: str
+    xl: np.ndarray
+    xu: np.ndarray
+    evaluate: Callable[[np.ndarray], np.ndarray]
+    canonicalize: Callable[[np.ndarray], np.ndarray] | None
+    front: np.ndarray
+
+    def reference_point(self) -> np.ndarray:
+        ideal, nadir = self.front.min(axis=0), self.front.max(axis=0)
+        return nadir + 0.1 * np.where(nadir > ideal, nadir - ideal, 1.0)
+
+
+def zdt(kind: int) -> Benchmark:
+    def evaluate(X: np.ndarray) -> np.ndarray:
+        z = np.asarray(X, dtype=float) / 9.0
+        f1, g = z[:, 0], 1 + 9 * z[:, 1:].mean(axis=1)
+        h = {1: 1 - np.sqrt(f1 / g), 2: 1 - (f1 / g) ** 2,
+             3: 1 - np.sqrt(f1 / g) - f1 / g * np.sin(10 * np.pi * f1)}[kind]
+        return np.column_stack([f1, g * h])
+
+    optimal = np.zeros((10, 10), dtype=int)
+    optimal[:, 0] = np.arange(10)
+    F = evaluate(optimal)
+    return Benchmark(f"zdt{kind}", np.zeros(10, int), np.full(10, 9), evaluate, None, F[non_dominated(F)])
+
+
+def tabular(name: str, genes: np.ndarray, F: np.ndarray, n_choices: int) -> Benchmark:
+    """A table of networks as a problem: vectors are canonicalised to the nearest row, evaluated by lookup."""
+    rows = {tuple(g): i for i, g in enumerate(genes)}
+
+    def nearest(X: np.ndarray) -> np.ndarray:
+        return np.stack([x if tuple(x) in rows else genes[int(np.argmin((genes != x).sum(axis=1)))] for x in X])
+
+    def evaluate(X: np.ndarray) -> np.ndarray:
+        return F[[rows[tuple(x)] for x in X]]
+
+    return Benchmark(name, np.zeros(genes.shape[1], int), np.full(genes.shape[1], n_choices - 1), evaluate, nearest,
+                     F[non_dominated(F)])
+
+
+def nb201(device: str) -> Benchmark:
+    table = pd.read_csv(DATA / "naslib_zc_subsets" / "nb201_subset_acc_latency.csv")
+    genes = np.array([[NB201_OPS.index(op.split("~")[0]) for op in s.replace("+", "").split("|") if op]
+                      for s in table["arch_str"]])
+    F = np.column_stack([100 - table["cifar10_val_acc"].to_numpy(float), table[f"{device}_ms"].to_numpy(float)])
+    return tabular(f"nb201-{device}", genes, F, len(NB201_OPS))
+
+
+def tnb101(space: str) -> Benchmark:
+    table = pd.read_csv(DATA / "naslib_zc_subsets" / f"tnb101_{space}_segmentsemantic.csv")
+    genes = np.array([[int(v) for v in text.strip("()").split()] for text in table["op_indices"]])
+    F = np.column_stack([100 - table["valid_pixel_acc"].to_numpy(float), table["flops"].to_numpy(float)])
+    return tabular(f"tnb101-{space}", genes, F, int(genes.max()) + 1)
+
+
+PROBLEMS: dict[str, Callable[[], Benchmark]] = {
+    "zdt1": lambda: zdt(1), "zdt2": lambda: zdt(2), "zdt3": lambda: zdt(3),
+    "nb201-1080ti_1": lambda: nb201("1080ti_1"), "nb201-pixel3": lambda: nb201("pixel3"),
+    "nb201-raspi4": lambda: nb201("raspi4"), "tnb101-micro": lambda: tnb101("micro"),
+    "tnb101-macro": lambda: tnb101("macro"),
+}
+
+
+def run_one(problem_name: str, method: str, budget: int, seed: int, out: Path, surrogate: str) -> dict:
+    """One search; its hypervolume ratio against the exact front."""
+    problem = PROBLEMS[problem_name]()
+    folder = out / "runs" / f"{problem_name}_{method}_{budget}_{seed}"
+    common = {"seed": seed, "out_dir": folder, "n_doe": min(100, budget // 2), "canonicalize": problem.canonicalize}
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if method == "random":
+            result = random_search(problem.evaluate, problem.xl, problem.xu, budget, **common)
+        elif method == "nsga2":
+            result = nsga2_search(problem.evaluate, problem.xl, problem.xu, budget, pop_size=20, **common)
+        else:
+            result = run_search(problem.evaluate, problem.xl, problem.xu, budget, prescreen=method.split("-")[1],
+                                surrogate=surrogate, log=None, **common)
+    ref = problem.reference_point()
+    ratio = hypervolume(result.F, ref) / hypervolume(problem.front, ref)
+    return {"problem": problem_name, "method": method, "budget": budget, "seed": seed,
+            "evaluations": len(result.X) + len(result.failed), "hv_ratio": round(ratio, 5),
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=list(PROBLEMS))
+    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    p.add_argument("--budgets", type=int, nargs="+", default=[50, 100, 200])
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--surrogate", default="adaptive_switching", help="surrogate of the surrogate-* methods")
+    p.add_argument("--jobs", type=int, default=1)
+    args = p.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    results = CsvLog(args.out / "results.csv", RESULT_COLUMNS)
+    done = {(r["problem"], r["method"], int(r["budget"]), int(r["seed"])) for r in results.rows()}
+    todo = [(pr, m, b, s) for pr in args.problems for m in args.methods for b in args.budgets
+            for s in range(args.seeds) if (pr, m, b, s) not in done]
+    print(f"command: python benchmarks/search_efficiency.py {' '.join(sys.argv[1:])}")
+    print(f"{len(done)} runs done, {len(todo)} to go; surrogate {args.surrogate}", flush=True)
+    for row in Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
+            delayed(run_one)(*job, args.out, args.surrogate) for job in todo):
+        results.append(row)
+    table = pd.DataFrame(results.rows()).astype({"budget": int, "hv_ratio": float})
+    table = table[table["problem"].isin(args.problems) & table["method"].isin(args.methods)]
+    summary = table.groupby(["problem", "budget", "method"])["hv_ratio"].agg(["median", "min", "count"])
+    cells = summary.apply(lambda r: f"{r['median']:.4f} / {r['min']:.4f} ({int(r['count'])})", axis=1)
+    wide = cells.unstack("method")
+    print("\nHypervolume ratio found / exact: median / worst over seeds (runs)\n")
+    print("| problem | budget | " + " | ".join(wide.columns) + " |")
+    print("|---|---|" + "---|" * len(wide.columns))
+    for (problem, budget), row in wide.iterrows():
+        print(f"| {problem} | {budget} | " + " | ".join(str(v) for v in row) + " |")
+
+
+if __name__ == "__main__":
+    main()
