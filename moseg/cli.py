@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from moseg.space import SearchSpace, count_flops, count_params
 
@@ -96,6 +96,14 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_config_arguments(command: argparse.ArgumentParser, run: Callable[[argparse.Namespace], int],
+                         default: str) -> None:
+    """The `--config FILE [KEY=VALUE ...]` arguments of a command driven by a typed config."""
+    command.add_argument("--config", help=f"YAML file of settings (default: {default})")
+    command.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="settings overriding the config file")
+    command.set_defaults(func=run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="moseg", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -112,10 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
         "train-supernet", help="train the weight-sharing supernet (or one arch standalone: model.arch=FILE)",
         description="Keys and defaults: moseg/train/config.py. Example: moseg train-supernet --config "
                     "experiments/configs/camvid_supernet.yaml data.root=../shared/data/camvid train.iterations=2000")
-    train.add_argument("--config", help="YAML file of settings (default: the built-in synthetic recipe)")
+    add_config_arguments(train, cmd_train_supernet, "the built-in synthetic recipe")
     train.add_argument("--resume", action="store_true", help="continue from OUT_DIR/checkpoint.pt if it exists")
-    train.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="settings overriding the config file")
-    train.set_defaults(func=cmd_train_supernet)
     lat = sub.add_parser("latency", help="measure sampled archs end to end into a resumable CSV")
     lat.add_argument("--n", type=int, default=100, help="sampled archs besides min and max (default 100)")
     lat.add_argument("--seed", type=int, default=0)
@@ -134,9 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
         "search", help="surrogate-assisted NSGA-II on a trained supernet: mIoU vs latency front",
         description="Keys and defaults: moseg/search_job.py. Example: moseg search checkpoint=runs/supernet/"
                     "checkpoint.pt budget=200 latency.kind=table latency.device=cuda latency.dtype=float16")
-    search.add_argument("--config", help="YAML file of settings (default: the built-in defaults)")
-    search.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="settings overriding the config file")
-    search.set_defaults(func=cmd_search)
+    add_config_arguments(search, cmd_search, "the built-in defaults")
     return parser
 
 
