@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from moseg.cli import resolution
-from moseg.csvlog import CsvLog
+from moseg.csvlog import CsvLog, parse_vectors
 from moseg.latency import DTYPES, MODES, measure_latency
 from moseg.latency_archive import COLUMNS, measure_archs, reference_archs, survey_archs
 from moseg.latency_table import LatencyTable
@@ -91,7 +91,7 @@ def modes_section(args: argparse.Namespace, space: SearchSpace, supernet: Supern
                                              **measure_kw(args))
                     row.update(median_ms=round(result.median_ms, 4), p90_ms=round(result.p90_ms, 4),
                                repeats=result.repeats, status="ok", protocol=json.dumps(result.protocol))
-                except (RuntimeError, torch.cuda.OutOfMemoryError) as err:
+                except RuntimeError as err:  # CUDA out of memory included
                     row.update(status="failed", error=f"{type(err).__name__}: {err}"[:300])
                 log.append(row)
     rows = {(r["arch"], r["resolution"], r["mode"]): r for r in log.rows()}
@@ -156,7 +156,7 @@ def predictor_section(args: argparse.Namespace, space: SearchSpace) -> None:
                   mode=args.mode, **kw)
     measured = [r for r in CsvLog(args.out / "archs.csv", COLUMNS).rows() if r["status"] == "ok"]
     end_to_end_s = time.perf_counter() - started
-    genes = np.array([[int(v) for v in r["arch"].split()] for r in measured])
+    genes = parse_vectors([r["arch"] for r in measured])
     y = np.array([float(r["median_ms"]) for r in measured])
     table = LatencyTable(args.out / "parts.csv", space, num_classes=args.num_classes, resolution=(h, w),
                          device=args.device, dtype=args.dtype, mode=args.mode, **kw)

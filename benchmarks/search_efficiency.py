@@ -27,14 +27,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from benchdata import DEFAULT_DATA, NB201_OPS, nb201_genes, tnb101_segmentation
 from joblib import Parallel, delayed
 
 from moseg.csvlog import CsvLog
 from moseg.search import nsga2_search, random_search, run_search
 from moseg.search.indicators import hypervolume, non_dominated
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "benchdata"
-NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 PRESCREENS = ("spacing", "hvi", "optimistic", "none")
 METHODS = (*(f"surrogate-{p}" for p in PRESCREENS), "random", "nsga2")
 RESULT_COLUMNS = ["problem", "method", "budget", "seed", "evaluations", "hv_ratio", "seconds"]
@@ -85,16 +84,14 @@ def tabular(name: str, genes: np.ndarray, F: np.ndarray, n_choices: int) -> Benc
 
 
 def nb201(device: str) -> Benchmark:
-    table = pd.read_csv(DATA / "naslib_zc_subsets" / "nb201_subset_acc_latency.csv")
-    genes = np.array([[NB201_OPS.index(op.split("~")[0]) for op in s.replace("+", "").split("|") if op]
-                      for s in table["arch_str"]])
+    table = pd.read_csv(DEFAULT_DATA / "naslib_zc_subsets" / "nb201_subset_acc_latency.csv")
+    genes = nb201_genes(table["arch_str"])
     F = np.column_stack([100 - table["cifar10_val_acc"].to_numpy(float), table[f"{device}_ms"].to_numpy(float)])
     return tabular(f"nb201-{device}", genes, F, len(NB201_OPS))
 
 
 def tnb101(space: str) -> Benchmark:
-    table = pd.read_csv(DATA / "naslib_zc_subsets" / f"tnb101_{space}_segmentsemantic.csv")
-    genes = np.array([[int(v) for v in text.strip("()").split()] for text in table["op_indices"]])
+    table, genes = tnb101_segmentation(DEFAULT_DATA, space)
     F = np.column_stack([100 - table["valid_pixel_acc"].to_numpy(float), table["flops"].to_numpy(float)])
     return tabular(f"tnb101-{space}", genes, F, int(genes.max()) + 1)
 

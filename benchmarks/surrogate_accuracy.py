@@ -26,7 +26,6 @@ import datetime
 import math
 import os
 import platform
-import re
 import sys
 import time
 import warnings
@@ -39,22 +38,20 @@ import pandas as pd
 import sklearn
 import torch
 import xgboost
+from benchdata import DEFAULT_DATA, NB201_OPS, nb201_genes, tnb101_segmentation
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator
 from threadpoolctl import threadpool_limits
 
-from surrogates import list_surrogates, make_surrogate
+from surrogates import OneHotGeneEncoder, list_surrogates, make_surrogate
 from surrogates.base import clone_with_seed
 from surrogates.metrics import kendall_tau, mape, precision_at_k, spearman
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO_ROOT.parent / "shared" / "benchdata"
 SEGMENTATION_SIZES = (25, 50, 100, 200)
 LATENCY_SIZES = (10, 25, 50, 100, 200)
 TNB101_SPACES = ("micro", "macro")
 TNB101_BASELINES = ("flops", "params", "grasp", "fisher", "grad_norm", "l2_norm", "plain", "nwot", "epe_nas",
                     "jacov", "snip")
-NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 META_SURROGATES = ("adaptive_switching", "ensemble")  # not "single models" in the issue's target
 DEFAULT_LATENCY_MODELS = ("block_latency", "gp", "ridge_onehot", "xgb")
 TARGET_SIZE = 100  # the train size at which the issue states its accuracy targets
@@ -75,15 +72,9 @@ class RankingTask:
 
 def load_tnb101(data: Path, space: str) -> RankingTask:
     """TransNAS-Bench-101 segmentation subset: genes from `op_indices`, target the validation pixel accuracy."""
-    table = pd.read_csv(data / "naslib_zc_subsets" / f"tnb101_{space}_segmentsemantic.csv")
-    genes = np.array([[int(v) for v in text.strip("()").split()] for text in table["op_indices"]])
+    table, genes = tnb101_segmentation(data, space)
     return RankingTask(f"TNB101-{space}", genes, table["valid_pixel_acc"].to_numpy(float),
                        table[list(TNB101_BASELINES)].astype(float))
-
-
-def nb201_genes(arch_str: str) -> list[int]:
-    """The six per-edge operations of a NAS-Bench-201 string '|op~0|+|op~0|op~1|+|...|' as indices of NB201_OPS."""
-    return [NB201_OPS.index(op) for op in re.findall(r"([a-z_0-9]+)~\d", arch_str)]
 
 
 def nb201_flops(data: Path, genes: np.ndarray) -> np.ndarray:
@@ -95,14 +86,15 @@ def nb201_flops(data: Path, genes: np.ndarray) -> np.ndarray:
     """
     subset = pd.read_csv(data / "naslib_zc_subsets" / "nb201_subset_acc_latency.csv")
 
-    def design(g: np.ndarray) -> np.ndarray:
-        one_hot = [g[:, [j]] == np.arange(len(NB201_OPS)) for j in range(g.shape[1])]
-        return np.column_stack([*one_hot, np.ones(len(g))]).astype(float)
+    encoder = OneHotGeneEncoder(bounds=[(0, len(NB201_OPS) - 1)] * genes.shape[1]).fit(genes)
 
-    subset_genes = np.array([nb201_genes(s) for s in subset["arch_str"]])
+    def design(g: np.ndarray) -> np.ndarray:
+        return np.column_stack([encoder.transform(g), np.ones(len(g))])
+
+    subset_design = design(nb201_genes(subset["arch_str"]))
     flops = subset["flops_cifar10_M"].to_numpy(float)
-    coef, *_ = np.linalg.lstsq(design(subset_genes), flops, rcond=None)
-    misfit = np.abs(design(subset_genes) @ coef - flops).max()
+    coef, *_ = np.linalg.lstsq(subset_design, flops, rcond=None)
+    misfit = np.abs(subset_design @ coef - flops).max()
     if misfit > 1e-6:
         raise RuntimeError(f"NAS-Bench-201 FLOPs are not additive per edge operation (misfit {misfit:g} MFLOPs).")
     return design(genes) @ coef
@@ -111,7 +103,7 @@ def nb201_flops(data: Path, genes: np.ndarray) -> np.ndarray:
 def load_help_nb201(data: Path) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
     """HELP NAS-Bench-201 latency: genes (15,625 x 6), latency in ms per device setting, FLOPs."""
     table = pd.read_csv(data / "help_latency" / "nb201_latency_help.csv.gz")
-    genes = np.array([nb201_genes(s) for s in table["arch_str"]])
+    genes = nb201_genes(table["arch_str"])
     devices = [c for c in table.columns if c.endswith("_ms")]
     latency = table[devices].rename(columns=lambda c: c.removesuffix("_ms")).astype(float)
     return genes, latency, nb201_flops(data, genes)
@@ -148,7 +140,7 @@ def fit_and_score(task: RankingTask, model: str, n_train: int, k: int, seed: int
         predicted = surrogate.predict(task.genes[test])
     row = {"task": task.name, "model": model, "n": n_train, "split": k,
            "seconds": time.perf_counter() - started, **ranking_scores(task.target[test], predicted)}
-    if model == "adaptive_switching":
+    if hasattr(surrogate, "chosen_"):
         row["chosen"] = surrogate.chosen_
     return row
 

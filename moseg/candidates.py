@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +46,11 @@ def calibration_subset(dataset: Dataset, images: int, seed: int) -> Subset:
     return Subset(dataset, sorted(int(i) for i in chosen))
 
 
+def autocast(device: torch.device, amp: torch.dtype | None) -> AbstractContextManager:
+    """Mixed precision in `amp` on `device`, or nothing when `amp` is None."""
+    return torch.autocast(device.type, dtype=amp) if amp is not None else nullcontext()
+
+
 class EvaluationData:
     """Calibration and validation batches kept on `device`, and the one way moseg scores a network on them.
     `calibration` and `validation` are iterables of (image, label) batches. `amp` is the autocast dtype of
@@ -77,14 +82,12 @@ class EvaluationData:
         image = image.to(self.device, non_blocking=True)
         return image.contiguous(memory_format=torch.channels_last) if self.channels_last else image
 
-    def _autocast(self):
-        return torch.autocast(self.device.type, dtype=self.amp) if self.amp is not None else nullcontext()
 
     def evaluate_network(self, net: nn.Module, recalibrate: bool = True) -> dict:
         """`moseg.evaluate.evaluate` of `net` on the validation batches, after BN recalibration if asked."""
         if self.channels_last:
             net = net.to(memory_format=torch.channels_last)
-        with self._autocast():
+        with autocast(self.device, self.amp):
             if recalibrate:
                 recalibrate_bn(net, self.calibration, len(self.calibration))
             return evaluate(net, self.validation, num_classes=self.num_classes)

@@ -6,6 +6,19 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
+
+def vector_key(x: Sequence[int]) -> str:
+    """An integer vector as one CSV cell (integers separated by spaces): the key of an arch or a candidate."""
+    return " ".join(str(int(v)) for v in x)
+
+
+def parse_vectors(keys: Sequence[str], n_var: int | None = None) -> np.ndarray:
+    """The integer matrix of `vector_key` cells, one row per cell (shape (0, n_var) when there are none)."""
+    rows = [[int(v) for v in key.split()] for key in keys]
+    return np.array(rows, dtype=np.int64).reshape(len(rows), -1 if rows else (n_var or 0))
+
 
 class CsvLog:
     """Rows with fixed `columns` appended to `path` (header written once). Values may be missing (empty)."""
@@ -29,7 +42,6 @@ class CsvLog:
             if new:
                 writer.writeheader()
             writer.writerow(row)
-            f.flush()
 
     def rows(self) -> list[dict]:
         if not self.path.exists():

@@ -9,6 +9,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from moseg.supernet.network import set_final_upsample
+
 
 def export_onnx(net: nn.Module, path: str | Path, input_shape: tuple[int, int, int, int], *,
                 final_upsample: bool = True, opset: int = 18) -> Path:
@@ -21,10 +23,7 @@ def export_onnx(net: nn.Module, path: str | Path, input_shape: tuple[int, int, i
     except ImportError as err:
         raise ImportError("ONNX export needs the onnx extra: pip install 'moseg[onnx]'") from err
     model = copy.deepcopy(net).eval().float().cpu()
-    if not final_upsample:
-        if not hasattr(model, "upsample_output"):
-            raise ValueError(f"final_upsample = False needs a moseg network; got {type(net).__name__}")
-        model.upsample_output = False
+    set_final_upsample(model, final_upsample)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(model, (torch.randn(input_shape),), path, dynamo=True, opset_version=opset,

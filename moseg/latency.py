@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from moseg.provenance import device_info
+from moseg.supernet.network import set_final_upsample
 
 MODES = ("eager", "cuda_graph", "compile")
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -188,17 +189,13 @@ def measure_latency(
     """
     _check_shape(input_shape, min_repeats, warmup_chunk)
     dev, dtype = check_settings(device, dtype, mode)
-    if not final_upsample and not hasattr(model, "upsample_output"):
-        raise ValueError("final_upsample = False needs a moseg network (with `upsample_output`); got "
-                         f"{type(model).__name__}")
     previous_threads = torch.get_num_threads()
     threads = previous_threads if threads is None else threads
     if threads < 1:
         raise ValueError(f"threads = {threads}, expected >= 1")
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     net = copy.deepcopy(model).eval().to(device=dev, dtype=dtype, memory_format=memory_format)
-    if not final_upsample:
-        net.upsample_output = False
+    set_final_upsample(net, final_upsample)
     x = torch.randn(input_shape, device=dev, dtype=dtype).contiguous(memory_format=memory_format)
     torch.set_num_threads(threads)
     try:

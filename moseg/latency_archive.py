@@ -13,20 +13,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from moseg.csvlog import CsvLog
+from moseg.csvlog import CsvLog, vector_key
 from moseg.latency import check_settings, measure_latency
 from moseg.space import Arch, SearchSpace, count_flops, count_params
 from moseg.supernet import Supernet
 
 COLUMNS = ["name", "arch", "params", "flops", "median_ms", "p90_ms", "mean_ms", "std_ms", "repeats", "status",
            "error", "protocol"]
-
-
-def arch_key(x: Sequence[int]) -> str:
-    """The gene vector as it is stored in the CSV: integers separated by spaces."""
-    return " ".join(str(int(v)) for v in x)
 
 
 def survey_archs(space: SearchSpace, n: int, seed: int) -> list[tuple[str, np.ndarray]]:
@@ -57,20 +51,19 @@ def measure_archs(space: SearchSpace, archs: Sequence[tuple[str, np.ndarray]], o
     log = CsvLog(out, COLUMNS)
     done = {row["arch"] for row in log.rows()}
     supernet = Supernet(space, num_classes)
-    new_rows = []
+    new_rows, (h, w) = [], resolution
     for name, x in archs:
-        key = arch_key(space.canonical(x))
+        key = vector_key(space.canonical(x))
         if key in done:
             continue
         arch = space.decode(x)
-        h, w = resolution
         row = {"name": name, "arch": key, "params": count_params(arch, num_classes),
                "flops": count_flops(arch, num_classes, (h, w))}
         try:
             result = measure_latency(supernet.extract(arch), (batch, 3, h, w), device, dtype, mode, **measure_kw)
             row.update({k: round(v, 5) for k, v in result.to_dict().items() if k.endswith("_ms")},
                        repeats=result.repeats, status="ok", protocol=json.dumps(result.protocol, sort_keys=True))
-        except (RuntimeError, torch.cuda.OutOfMemoryError) as err:  # recorded, never retried
+        except RuntimeError as err:  # CUDA out of memory included; recorded, never retried
             row.update(status="failed", error=f"{type(err).__name__}: {err}"[:500])
         log.append(row)
         done.add(key)

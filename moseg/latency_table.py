@@ -128,7 +128,8 @@ class LatencyTable:
 
     `fill` measures the parts of the given archs that the file lacks for this protocol and appends them (a
     part that fails is recorded as failed, not retried); `predict` sums the parts of each arch. Rows of other
-    protocols stay in the file untouched, so one file can hold the tables of several devices.
+    protocols stay in the file untouched, so one file can hold the tables of several devices. The file is read
+    once, when the table is made: one table object should be the only writer of its protocol's rows.
     """
 
     def __init__(self, path: str | Path, space: SearchSpace, *, num_classes: int, resolution: tuple[int, int],
@@ -147,33 +148,34 @@ class LatencyTable:
         self.protocol = {**self.settings, "torch": torch.__version__, **device_info(dev)}
         self.protocol_id = protocol_id(self.protocol)
         self.log = CsvLog(path, COLUMNS)
+        self._entries = {row["key"]: row for row in self.log.rows() if row["protocol_id"] == self.protocol_id}
 
     def entries(self) -> dict[str, dict]:
         """This protocol's rows by part key."""
-        return {row["key"]: row for row in self.log.rows() if row["protocol_id"] == self.protocol_id}
+        return dict(self._entries)
 
     def fill(self, archs: Sequence[Arch | np.ndarray]) -> int:
         """Measure the parts of `archs` missing from the table; returns how many were measured."""
-        done, measured = set(self.entries()), 0
-        supernet = None
+        measured, supernet = 0, None
         for arch in archs:
             arch = self._as_arch(arch)
-            if all(part.key in done for part in network_parts(arch, self.num_classes, self.resolution,
-                                                               self.final_upsample)):
+            if all(part.key in self._entries for part in network_parts(arch, self.num_classes, self.resolution,
+                                                                       self.final_upsample)):
                 continue
             supernet = supernet or Supernet(self.space, self.num_classes)
             net = supernet.extract(arch).eval()
             for part, module in part_modules(net, arch, self.num_classes, self.resolution, self.final_upsample):
-                if part.key not in done:
-                    self.log.append(self._measure(part, module))
-                    done.add(part.key)
+                if part.key not in self._entries:
+                    row = self._measure(part, module)
+                    self.log.append(row)
+                    self._entries[part.key] = row
                     measured += 1
         return measured
 
     def part_ms(self, arch: Arch | np.ndarray) -> list[tuple[Part, float]]:
         """Each part of `arch` with its median table latency; KeyError names the parts not in the table."""
         arch = self._as_arch(arch)
-        entries = self.entries()
+        entries = self._entries
         parts = network_parts(arch, self.num_classes, self.resolution, self.final_upsample)
         missing = [p.key for p in parts if p.key not in entries or entries[p.key]["status"] != "ok"]
         if missing:
@@ -195,7 +197,7 @@ class LatencyTable:
             result = measure_latency(module, shape, self.settings["device"], self.settings["dtype"],
                                      self.settings["mode"], threads=self.settings["threads"],
                                      channels_last=self.settings["channels_last"], **self.measure_kw)
-        except (RuntimeError, torch.cuda.OutOfMemoryError) as err:  # recorded, never retried
+        except RuntimeError as err:  # CUDA out of memory included; recorded, never retried
             return {**row, "status": "failed", "error": f"{type(err).__name__}: {err}"[:500]}
         return {**row, "median_ms": round(result.median_ms, 5), "p90_ms": round(result.p90_ms, 5),
                 "repeats": result.repeats, "status": "ok", "protocol": json.dumps(result.protocol, sort_keys=True)}

@@ -11,15 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from moseg.config import ConfigError, check, choices, dump_yaml, load_config, non_negative, positive
 from moseg.search import PRESCREENERS, SearchResult, run_search
 from moseg.search.vectors import check_bounds
-from moseg.space import SearchSpace
 from surrogates import list_surrogates
+
+if TYPE_CHECKING:
+    from moseg.supernet import Supernet
 
 
 @dataclass
@@ -68,8 +70,8 @@ def search_supernet(config: SearchJobConfig) -> SearchResult:
     device = resolve_device(config.device)
     evaluator = CandidateEvaluator.from_checkpoint(config.checkpoint, device=device, root=config.data_root,
                                                    split=config.split)
-    space, num_classes = evaluator.supernet.space, evaluator.supernet.num_classes
-    latency, exact = _latency_objective(config, space, num_classes)
+    space = evaluator.supernet.space
+    latency, exact = _latency_objective(config, evaluator.supernet)
 
     def evaluate(X: np.ndarray) -> np.ndarray:
         rows = []
@@ -89,11 +91,12 @@ def search_supernet(config: SearchJobConfig) -> SearchResult:
                       pop_size=config.pop_size, n_gen=config.n_gen)
 
 
-def _latency_objective(config: SearchJobConfig, space: SearchSpace, num_classes: int) -> tuple[Callable, bool]:
-    """The latency objective as a function of gene rows, and whether it is exact (computed, not predicted)."""
+def _latency_objective(config: SearchJobConfig, supernet: Supernet) -> tuple[Callable, bool]:
+    """The latency objective as a function of gene rows, and whether it is exact (computed, not predicted).
+    Networks are timed as extracted from `supernet` (weights do not change latency)."""
     from moseg.space import count_flops
 
-    objective = config.latency
+    objective, space, num_classes = config.latency, supernet.space, supernet.num_classes
     if objective.kind == "flops":
         return (lambda X: np.array([count_flops(space.decode(x), num_classes, objective.resolution) / 1e9
                                     for x in X]), True)
@@ -111,13 +114,10 @@ def _latency_objective(config: SearchJobConfig, space: SearchSpace, num_classes:
 
         return table_latency, True
     from moseg.latency import measure_latency
-    from moseg.supernet import Supernet
-
-    shapes = Supernet(space, num_classes)
 
     def measured(X: np.ndarray) -> np.ndarray:
         h, w = objective.resolution
-        return np.array([measure_latency(shapes.extract(space.decode(x)), (1, 3, h, w), **measure_kw).median_ms
+        return np.array([measure_latency(supernet.extract(space.decode(x)), (1, 3, h, w), **measure_kw).median_ms
                          for x in X])
 
     return measured, False

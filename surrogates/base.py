@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
+from threadpoolctl import threadpool_limits
 
 from surrogates.encoders import make_gene_encoder
 
@@ -45,6 +46,12 @@ def clone_with_seed(estimator: BaseEstimator, seed: int) -> BaseEstimator:
     return copy.set_params(**seeded)
 
 
+def fit_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Least-squares (scale, offset) of y ~ scale * x + offset."""
+    (scale, offset), *_ = np.linalg.lstsq(np.column_stack([x, np.ones_like(x)]), y, rcond=None)
+    return float(scale), float(offset)
+
+
 def predict_in_chunks(predict: Callable[[np.ndarray], Prediction], X: np.ndarray) -> Prediction:
     """Apply `predict` to blocks of PREDICT_CHUNK_ROWS rows and concatenate the results.
 
@@ -70,7 +77,8 @@ class GeneSurrogate(RegressorMixin, BaseEstimator):
         """Fit on genes X of shape (n_samples, n_genes) and targets y of shape (n_samples,)."""
         X, y = check_training_data(self, X, y)
         self.encoder_ = make_gene_encoder(self.encoding).fit(X)
-        self._fit_encoded(self.encoder_.transform(X), y)
+        with self._fitting_threads():
+            self._fit_encoded(self.encoder_.transform(X), y)
         return self
 
     def predict(self, X: ArrayLike) -> np.ndarray:
@@ -83,6 +91,10 @@ class GeneSurrogate(RegressorMixin, BaseEstimator):
         with self._prediction_threads():
             return predict_in_chunks(lambda rows: predict_encoded(self.encoder_.transform(rows)), X)
 
+    def _fitting_threads(self) -> AbstractContextManager:
+        """Thread limits held for a whole `fit` call; none by default."""
+        return nullcontext()
+
     def _prediction_threads(self) -> AbstractContextManager:
         """Thread limits held for a whole `predict` call; none by default."""
         return nullcontext()
@@ -92,3 +104,18 @@ class GeneSurrogate(RegressorMixin, BaseEstimator):
 
     def _predict_encoded(self, Z: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+
+class BlasThreads:
+    """Thread policy of the surrogates whose cost is dense linear algebra (GP, RBF): `fit` uses one BLAS
+    thread, so that many fits can run side by side and the many small factorisations of a fit do not stall
+    on a busy machine; `predict`, whose large kernel products scale with cores, uses `predict_threads`
+    (None: all cores)."""
+
+    predict_threads: int | None
+
+    def _fitting_threads(self) -> AbstractContextManager:
+        return threadpool_limits(limits=1, user_api="blas")
+
+    def _prediction_threads(self) -> AbstractContextManager:
+        return threadpool_limits(limits=self.predict_threads, user_api="blas")

@@ -29,7 +29,7 @@ from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.utils.validation import check_is_fitted
 
-from surrogates.base import check_query, check_training_data, clone_with_seed, draw_seeds
+from surrogates.base import check_query, check_training_data, clone_with_seed, draw_seeds, fit_line, predict_in_chunks
 from surrogates.encoders import OneHotGeneEncoder
 from surrogates.models.trees import RandomForestSurrogate
 from surrogates.registry import register_surrogate
@@ -96,15 +96,14 @@ class BlockLookupTable(RegressorMixin, BaseEstimator):
             tables = _check_block_tables(self.block_latency, X.shape[1])
             self.encoder_ = OneHotGeneEncoder(bounds=[(0, len(table) - 1) for table in tables]).fit(X)
             self.block_times_ = np.concatenate(tables)
-            summed = self.encoder_.transform(X) @ self.block_times_
-            design = np.column_stack([summed, np.ones_like(summed)])
-            (self.scale_, self.overhead_), *_ = np.linalg.lstsq(design, y, rcond=None)
+            self.scale_, self.overhead_ = fit_line(self.encoder_.transform(X) @ self.block_times_, y)
         return self
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Table latency of each network."""
         X = check_query(self, X)
-        return self.overhead_ + self.scale_ * (self.encoder_.transform(X) @ self.block_times_)
+        return predict_in_chunks(
+            lambda rows: self.overhead_ + self.scale_ * (self.encoder_.transform(rows) @ self.block_times_), X)
 
     def table(self) -> pd.DataFrame:
         """The fitted table as rows (gene, choice, time), times multiplied by `scale_`; `overhead_` comes on top."""
@@ -174,7 +173,6 @@ class BlockLatencyModel(RegressorMixin, BaseEstimator):
         return prediction if self.residual_ is None else prediction + self.residual_.predict(X)
 
 
-
 class BaselineResidualModel(RegressorMixin, BaseEstimator):
     """y = scale * b + offset + residual(genes), where column 0 of X is a physical estimate b of the target.
 
@@ -206,14 +204,13 @@ class BaselineResidualModel(RegressorMixin, BaseEstimator):
     def fit(self, X: ArrayLike, y: ArrayLike) -> BaselineResidualModel:
         """Fit the line on X[:, 0], then the residual model on the genes X[:, 1:] (if any)."""
         X, y = check_training_data(self, X, y)
-        design = np.column_stack([X[:, 0], np.ones(len(X))])
-        (self.scale_, self.offset_), *_ = np.linalg.lstsq(design, y, rcond=None)
+        self.scale_, self.offset_ = fit_line(X[:, 0], y)
         residual = resolve_residual(self.residual)
         if residual is None or X.shape[1] == 1:
             self.residual_ = None
             return self
         (seed,) = draw_seeds(self.random_state, 1)
-        self.residual_ = clone_with_seed(residual, seed).fit(X[:, 1:], y - design @ (self.scale_, self.offset_))
+        self.residual_ = clone_with_seed(residual, seed).fit(X[:, 1:], y - (self.scale_ * X[:, 0] + self.offset_))
         return self
 
     def predict(self, X: ArrayLike) -> np.ndarray:

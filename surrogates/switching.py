@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, RegressorMixin, clone
-from sklearn.model_selection import KFold
+from sklearn.metrics import make_scorer
+from sklearn.model_selection import KFold, cross_val_score
 
 from surrogates.base import check_query, check_training_data, clone_with_seed, draw_seeds
 from surrogates.metrics import kendall_tau
@@ -62,10 +63,9 @@ class AdaptiveSwitching(RegressorMixin, BaseEstimator):
         fold_seed, *seeds = draw_seeds(self.random_state, 1 + len(candidates))
         seeded = {name: clone_with_seed(model, seed) for (name, model), seed in zip(candidates, seeds, strict=True)}
         folds = list(KFold(n_splits=self.n_folds, shuffle=True, random_state=fold_seed).split(X))
-        fold_scores = {
-            name: [kendall_tau(y[test], clone(model).fit(X[train], y[train]).predict(X[test])) for train, test in folds]
-            for name, model in seeded.items()
-        }
+        scorer = make_scorer(kendall_tau)
+        fold_scores = {name: cross_val_score(model, X, y, cv=folds, scoring=scorer, error_score="raise")
+                       for name, model in seeded.items()}
         table = pd.DataFrame.from_dict(fold_scores, orient="index",
                                        columns=[f"fold_{k}" for k in range(1, self.n_folds + 1)])
         table["mean"], table["std"] = table.mean(axis=1), table.std(axis=1, ddof=0)

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from moseg.csvlog import CsvLog
-from moseg.search.vectors import vector_key
+from moseg.csvlog import CsvLog, parse_vectors, vector_key
 
 COLUMNS = ["eval", "iteration", "x", "f", "status", "error", "seconds"]
+EvaluateFn = Callable[[np.ndarray], np.ndarray]  # candidates (one per row) -> objectives (one row each)
 
 
 class Archive:
@@ -29,11 +29,16 @@ class Archive:
         self.rows = [{"eval": int(row["eval"]), "iteration": int(row["iteration"]), "x": row["x"],
                       "f": json.loads(row["f"]) if row["f"] else None, "status": row["status"],
                       "error": row["error"], "seconds": float(row["seconds"])} for row in self.log.rows()]
+        self.by_key = {row["x"]: row for row in self.rows}
         ok = [row["f"] for row in self.rows if row["status"] == "ok"]
         self.n_obj: int | None = len(ok[0]) if ok else None
 
     def __contains__(self, x: np.ndarray) -> bool:
-        return vector_key(x) in {row["x"] for row in self.rows}
+        return vector_key(x) in self.by_key
+
+    def keys_before(self, iteration: int) -> set[str]:
+        """Keys of every vector evaluated (or failed) in the iterations before `iteration`."""
+        return {r["x"] for r in self.rows if r["iteration"] < iteration}
 
     def evaluated(self, iteration: int | None = None) -> list[dict]:
         """Rows of successful evaluations (of one iteration, or of all)."""
@@ -41,28 +46,31 @@ class Archive:
 
     def X(self, before_iteration: int | None = None) -> np.ndarray:
         """Vectors of the successful evaluations, optionally only those of iterations before the one given."""
-        rows = [r for r in self.evaluated() if before_iteration is None or r["iteration"] < before_iteration]
-        return np.array([[int(v) for v in r["x"].split()] for r in rows], dtype=np.int64).reshape(len(rows), -1)
+        return parse_vectors([r["x"] for r in self._evaluated_before(before_iteration)])
 
     def F(self, before_iteration: int | None = None) -> np.ndarray:
         """Objectives of the successful evaluations, matching `X`."""
-        rows = [r for r in self.evaluated() if before_iteration is None or r["iteration"] < before_iteration]
+        rows = self._evaluated_before(before_iteration)
         return np.array([r["f"] for r in rows], dtype=float).reshape(len(rows), self.n_obj or 0)
 
-    def evaluate(self, x: np.ndarray, iteration: int, evaluate_fn: Callable[[np.ndarray], np.ndarray]) -> dict:
+    def _evaluated_before(self, iteration: int | None) -> list[dict]:
+        return [r for r in self.evaluated() if iteration is None or r["iteration"] < iteration]
+
+    def evaluate(self, x: np.ndarray, iteration: int, evaluate_fn: EvaluateFn) -> dict:
         """Evaluate one vector with `evaluate_fn`, append the row (failed or not) and return it."""
         started = time.perf_counter()
         row = {"eval": len(self.rows), "iteration": iteration, "x": vector_key(x), "f": None, "status": "ok",
                "error": ""}
         try:
             row["f"] = self._checked(evaluate_fn(np.asarray(x, dtype=np.int64)[None, :]))
+        except ObjectiveShapeError:
+            raise
         except Exception as err:  # noqa: BLE001 - any failure of a user's evaluate_fn is recorded, not raised
-            if isinstance(err, ObjectiveShapeError):
-                raise
             row.update(status="failed", error=f"{type(err).__name__}: {err}"[:500])
         row["seconds"] = time.perf_counter() - started
         self.log.append({**row, "f": "" if row["f"] is None else json.dumps(row["f"])})
         self.rows.append(row)
+        self.by_key[row["x"]] = row
         return row
 
     def _checked(self, F: np.ndarray) -> list[float]:

@@ -22,12 +22,12 @@ from pymoo.operators.mutation.pm import PM
 from pymoo.operators.repair.rounding import RoundingRepair
 from pymoo.termination.max_eval import MaximumFunctionCallTermination
 
-from moseg.search.archive import Archive
+from moseg.csvlog import vector_key
+from moseg.search.archive import Archive, EvaluateFn
 from moseg.search.doe import design_of_experiments
 from moseg.search.outputs import SearchResult, search_result, write_front, write_or_check_config
-from moseg.search.vectors import canonicalizer, check_bounds, unique_rows, vector_key
+from moseg.search.vectors import canonicalizer, check_bounds, check_integer, unique_rows
 
-EvaluateFn = Callable[[np.ndarray], np.ndarray]
 FAILED_OBJECTIVE = 1e30  # what NSGA-II sees for a failed candidate: dominated by everything that worked
 STALE_LIMIT = 50  # rounds in a row without a new evaluation after which a (small, exhausted) space is done
 
@@ -37,8 +37,7 @@ def _start(method: str, xl: np.ndarray, xu: np.ndarray, budget: int, seed: int, 
            **settings: int) -> tuple[np.ndarray, np.ndarray, Path, Archive, Callable[[np.ndarray], np.ndarray]]:
     xl, xu = check_bounds(xl, xu)
     for name, value in {"budget": budget, **settings}.items():
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise ValueError(f"{name} = {value!r}, expected an integer >= 1")
+        check_integer(name, value, 1)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     write_or_check_config(out / "config.json", {"method": method, "budget": int(budget), "seed": int(seed),
@@ -48,8 +47,7 @@ def _start(method: str, xl: np.ndarray, xu: np.ndarray, budget: int, seed: int, 
 
 def _evaluate_or_look_up(archive: Archive, x: np.ndarray, iteration: int, evaluate_fn: EvaluateFn) -> list | None:
     """Objectives of x from the archive, or from a new evaluation; None when it failed."""
-    key = vector_key(x)
-    row = next((r for r in archive.rows if r["x"] == key), None) or archive.evaluate(x, iteration, evaluate_fn)
+    row = archive.by_key.get(vector_key(x)) or archive.evaluate(x, iteration, evaluate_fn)
     return row["f"] if row["status"] == "ok" else None
 
 

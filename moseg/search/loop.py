@@ -24,18 +24,16 @@ from pymoo.operators.repair.rounding import RoundingRepair
 from pymoo.optimize import minimize
 from sklearn.base import BaseEstimator
 
-from moseg.csvlog import CsvLog
-from moseg.search.archive import Archive
+from moseg.csvlog import CsvLog, parse_vectors, vector_key
+from moseg.search.archive import Archive, EvaluateFn
 from moseg.search.doe import design_of_experiments
 from moseg.search.indicators import front_ranks, hypervolume, non_dominated, reference_point
 from moseg.search.outputs import STATS_COLUMNS, SearchResult, search_result, write_front, write_or_check_config
 from moseg.search.prescreen import PRESCREENERS
-from moseg.search.vectors import canonicalizer, check_bounds, unique_rows, vector_key
+from moseg.search.vectors import canonicalizer, check_bounds, check_integer, unique_rows
 from surrogates import Ensemble, make_surrogate
 from surrogates.base import clone_with_seed
 from surrogates.metrics import kendall_tau
-
-EvaluateFn = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -139,11 +137,12 @@ def _iterate(archive: Archive, iteration: int, evaluate_fn: EvaluateFn, settings
         return np.column_stack([exact[j](X) if j in exact else models[j].predict(X) for j in range(F_fit.shape[1])])
 
     started = time.perf_counter()
-    candidates = _searched_candidates(archive, iteration, settings, xl, xu, canonical, predict, X_fit, F_fit)
-    k = min(settings.n_infill, settings.budget - sum(r["iteration"] < iteration for r in archive.rows))
-    chosen = _prescreen(candidates, settings, models, exact, X_fit, F_fit, ref, predict, k, iteration)
+    before = archive.keys_before(iteration)  # never proposed again, failed ones included
+    candidates = _searched_candidates(before, iteration, settings, xl, xu, canonical, predict, X_fit, F_fit)
+    k = min(settings.n_infill, settings.budget - len(before))
+    chosen = _prescreen(candidates, settings, models, X_fit, F_fit, ref, predict, k, iteration)
     if len(chosen) == 0:  # the optimiser found nothing new: spend the iteration on random unseen vectors
-        chosen = _unseen_random(archive, iteration, settings, xl, xu, canonical, k)
+        chosen = _unseen_random(before, iteration, settings, xl, xu, canonical, k)
     search_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -158,7 +157,7 @@ def _iterate(archive: Archive, iteration: int, evaluate_fn: EvaluateFn, settings
     return _stats_row(archive, iteration, ref, predict, surrogates, fit_seconds, search_seconds, eval_seconds)
 
 
-def _searched_candidates(archive: Archive, iteration: int, settings: SearchSettings, xl: np.ndarray,
+def _searched_candidates(before: set[str], iteration: int, settings: SearchSettings, xl: np.ndarray,
                          xu: np.ndarray, canonical: Callable[[np.ndarray], np.ndarray],
                          predict: Callable[[np.ndarray], np.ndarray], X_fit: np.ndarray,
                          F_fit: np.ndarray) -> np.ndarray:
@@ -175,7 +174,6 @@ def _searched_candidates(archive: Archive, iteration: int, settings: SearchSetti
     result = minimize(problem, algorithm, ("n_gen", settings.n_gen), seed=_seed(settings.seed, iteration, "nsga2"),
                       verbose=False)
     population = unique_rows(canonical(np.round(result.pop.get("X")).astype(np.int64)))
-    before = {vector_key(x) for x in X_fit} | {r["x"] for r in archive.rows if r["iteration"] < iteration}
     fresh = np.array([x for x in population if vector_key(x) not in before]).reshape(-1, len(xl))
     if len(fresh) == 0:
         return fresh
@@ -185,17 +183,16 @@ def _searched_candidates(archive: Archive, iteration: int, settings: SearchSetti
     return fresh[order[enough]]
 
 
-def _unseen_random(archive: Archive, iteration: int, settings: SearchSettings, xl: np.ndarray, xu: np.ndarray,
+def _unseen_random(before: set[str], iteration: int, settings: SearchSettings, xl: np.ndarray, xu: np.ndarray,
                    canonical: Callable[[np.ndarray], np.ndarray], k: int) -> np.ndarray:
     """Up to k random canonical vectors not evaluated before this iteration (few or none in an exhausted space)."""
     rng = np.random.default_rng(_seed(settings.seed, iteration, "fallback"))
     draws = unique_rows(canonical(rng.integers(xl, xu + 1, size=(100 * max(k, 1), len(xl)))))
-    before = {r["x"] for r in archive.rows if r["iteration"] < iteration}
     return np.array([x for x in draws if vector_key(x) not in before][:k]).reshape(-1, len(xl))
 
 
 def _prescreen(candidates: np.ndarray, settings: SearchSettings, models: dict[int, BaseEstimator],
-               exact: Mapping[int, EvaluateFn], X_fit: np.ndarray, F_fit: np.ndarray, ref: np.ndarray,
+               X_fit: np.ndarray, F_fit: np.ndarray, ref: np.ndarray,
                predict: Callable[[np.ndarray], np.ndarray], k: int, iteration: int) -> np.ndarray:
     """Level 2: the k candidates the chosen selector picks."""
     if len(candidates) == 0 or k <= 0:
@@ -220,8 +217,7 @@ def _stats_row(archive: Archive, iteration: int, ref: np.ndarray, predict: Calla
     new = archive.evaluated(iteration)
     taus = ""
     if predict is not None and len(new) >= 2:
-        X_new = np.array([[int(v) for v in r["x"].split()] for r in new])
-        F_new, predicted = np.array([r["f"] for r in new]), predict(X_new)
+        F_new, predicted = np.array([r["f"] for r in new]), predict(parse_vectors([r["x"] for r in new]))
         taus = " ".join(f"{kendall_tau(F_new[:, j], predicted[:, j]):.3f}" for j in range(F_new.shape[1]))
     return {"iteration": iteration, "evaluations": len(archive.rows), "failed": _failed_count(archive),
             "new": _rows_of(archive, iteration), "hypervolume": hypervolume(archive.F(), ref), "kendall_tau": taus,
@@ -238,7 +234,7 @@ def _rows_of(archive: Archive, iteration: int) -> int:
 
 
 def _seed(seed: int, iteration: int, purpose: int | str) -> int:
-    """A seed for one purpose of one iteration, independent of everything else."""
+    """A seed for one purpose of one iteration. A string purpose counts by its first 8 bytes only."""
     tag = purpose if isinstance(purpose, int) else int.from_bytes(purpose.encode()[:8], "little")
     return int(np.random.default_rng([seed, iteration, tag]).integers(2**31 - 1))
 
@@ -248,8 +244,7 @@ def _check_settings(budget: int, seed: int, n_doe: int, n_infill: int, prescreen
                     ref_point: np.ndarray | None, exact_objectives: Mapping[int, EvaluateFn] | None) -> SearchSettings:
     for name, value, minimum in (("budget", budget, 1), ("n_doe", n_doe, 2), ("n_infill", n_infill, 1),
                                  ("pop_size", pop_size, 2), ("n_gen", n_gen, 1)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-            raise ValueError(f"{name} = {value!r}, expected an integer >= {minimum}")
+        check_integer(name, value, minimum)
     if prescreen not in PRESCREENERS:
         raise ValueError(f"prescreen = {prescreen!r}, expected one of {sorted(PRESCREENERS)}")
     make_surrogate(surrogate)  # raises, naming the registered surrogates, for an unknown name

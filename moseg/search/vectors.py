@@ -1,10 +1,19 @@
-"""Integer vectors of a search: bounds, keys, deduplication and the user's canonical form."""
+"""Integers of a search: settings, bounds, deduplication of vectors and the user's canonical form."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import numpy as np
+
+from moseg.csvlog import vector_key
+
+
+def check_integer(name: str, value: object, minimum: int) -> int:
+    """`value` as an int, or ValueError naming `name` when it is not an integer >= minimum."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ValueError(f"{name} = {value!r}, expected an integer >= {minimum}")
+    return int(value)
 
 
 def check_bounds(xl: np.ndarray, xu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -22,11 +31,6 @@ def check_bounds(xl: np.ndarray, xu: np.ndarray) -> tuple[np.ndarray, np.ndarray
         j = int(inverted[0])
         raise ValueError(f"variable {j} has xl = {lower[j]} > xu = {upper[j]}")
     return lower, upper
-
-
-def vector_key(x: np.ndarray) -> str:
-    """The integer vector as stored in the CSV: integers separated by spaces."""
-    return " ".join(str(int(v)) for v in x)
 
 
 def unique_rows(X: np.ndarray) -> np.ndarray:

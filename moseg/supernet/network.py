@@ -96,6 +96,17 @@ class Head(nn.Module):
         return Head(self.conv.extract(), self.classifier.extract())
 
 
+def set_final_upsample(model: nn.Module, final_upsample: bool) -> None:
+    """Make `model` output logits at the input size (True) or at 1/8 resolution (False, moseg networks only),
+    as latency measurements and exports must state."""
+    if final_upsample:
+        return
+    if not hasattr(model, "upsample_output"):
+        raise ValueError("final_upsample = False needs a moseg network (with `upsample_output`); got "
+                         f"{type(model).__name__}")
+    model.upsample_output = False
+
+
 class SegmentationNetwork(nn.Module):
     """Stem, the 1/8 branch, the first `n_lower` lower branches, head. Input (B, 3, H, W), output logits
     (B, num_classes, H, W); with `upsample_output` False, logits at 1/8 resolution (latency is then

@@ -25,7 +25,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from moseg.candidates import CandidateEvaluator, EvaluationData
+from moseg.candidates import CandidateEvaluator, EvaluationData, autocast
 from moseg.config import ConfigError, dump_yaml, from_dict, to_dict
 from moseg.csvlog import CsvLog
 from moseg.data import TrainTransform, build_dataset
@@ -136,6 +136,7 @@ class Trainer:
         except (TypeError, ValueError) as err:
             raise ConfigError(f"model.space = {cfg.model.space!r}: {err}") from err
         self.arch = load_arch(cfg.model.arch) if cfg.standalone else None
+        self.max_arch, self.min_arch = self.space.max_arch(), self.space.min_arch()
         supernet = Supernet(self.space, self.num_classes)
         self.net: nn.Module = supernet.extract(self.arch) if cfg.standalone else supernet
         self.net.to(self.device)
@@ -165,26 +166,25 @@ class Trainer:
         self.start_step = state["iteration"]
         restore_rng(state["rng"])
 
+    def _metadata(self) -> dict:
+        """What run.json and the checkpoint both record about the network and its classes."""
+        return {"kind": "standalone" if self.config.standalone else "supernet", "num_classes": self.num_classes,
+                "class_names": list(self.train_data.class_names), "class_weights": self.class_weights,
+                "arch": self.arch.to_dict() if self.arch else None}
+
     def _write_run_files(self, resumed: bool) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         (self.out_dir / "config.yaml").write_text(dump_yaml(self.config))
         run = {
-            "kind": "standalone" if self.config.standalone else "supernet",
-            "seed": self.config.seed, "versions": versions(), "device": str(self.device),
+            **self._metadata(), "seed": self.config.seed, "versions": versions(), "device": str(self.device),
             **device_info(self.device), "processes": self.process.world_size,
             "amp": str(self.amp).replace("torch.", "") if self.amp else "off", "channels_last": self.channels_last,
-            "num_classes": self.num_classes, "class_names": list(self.train_data.class_names),
-            "class_weights": self.class_weights, "train_images": len(self.train_data),
-            "arch": self.arch.to_dict() if self.arch else None,
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "train_images": len(self.train_data), "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "resumed_from_iteration": self.start_step if resumed else None,
         }
         (self.out_dir / "run.json").write_text(json.dumps(run, indent=2))
 
     # ------------------------------------------------------------------------------------------- training
-    def _autocast(self):
-        return torch.autocast(self.device.type, dtype=self.amp) if self.amp is not None else nullcontext()
-
     def _no_sync(self, last: bool):
         """Accumulate locally; synchronise gradients across processes only with the last backward."""
         return self.model.no_sync() if self.process.distributed and not last else nullcontext()
@@ -193,7 +193,7 @@ class Trainer:
         """The archs trained at `step`: max, min, then `random_archs` sampled with a (seed, step) generator."""
         rng = np.random.default_rng([self.config.seed, 1, step])
         sampled = [self.space.decode(x) for x in self.space.sample(self.config.train.random_archs, rng)]
-        return [self.space.max_arch(), self.space.min_arch(), *sampled]
+        return [self.max_arch, self.min_arch, *sampled]
 
     def _loss(self, logits: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor | None) -> torch.Tensor:
         lc = self.config.loss
@@ -214,7 +214,7 @@ class Trainer:
             if not self.config.standalone:
                 self.net.set_active(arch)
             with self._no_sync(last=i == len(archs) - 1):
-                with self._autocast():
+                with autocast(self.device, self.amp):
                     logits = self.model(images)
                 loss = self._loss(logits, labels, teacher)
                 self.scaler.scale(loss).backward()
@@ -225,9 +225,8 @@ class Trainer:
 
     def _optimizer_step(self) -> torch.Tensor:
         self.scaler.unscale_(self.optimizer)
-        params = [p for p in self.net.parameters() if p.grad is not None]
         clip = self.config.optim.grad_clip
-        grad_norm = torch.nn.utils.clip_grad_norm_(params, clip if clip is not None else float("inf"))
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.net.parameters(), clip if clip is not None else float("inf"))
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
@@ -294,10 +293,8 @@ class Trainer:
         if self.process.is_main:
             save_checkpoint(self.checkpoint_path, {
                 "iteration": iteration, "finished": iteration >= self.config.train.iterations,
-                "config": to_dict(self.config), "kind": "standalone" if self.config.standalone else "supernet",
-                "num_classes": self.num_classes, "class_names": list(self.train_data.class_names),
-                "class_weights": self.class_weights, "arch": self.arch.to_dict() if self.arch else None,
-                "model": self.net.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "config": to_dict(self.config), **self._metadata(), "model": self.net.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
             })
         barrier(self.process)
@@ -320,7 +317,7 @@ class Trainer:
             results["model"] = {**scores, "seconds": time.perf_counter() - start}
         else:
             evaluator = CandidateEvaluator(self.net, self.evaluation)
-            for name, arch in (("max", self.space.max_arch()), ("min", self.space.min_arch())):
+            for name, arch in (("max", self.max_arch), ("min", self.min_arch)):
                 score = evaluator.score(arch)
                 results[name] = {"miou": score.miou, "pixel_acc": score.pixel_acc,
                                  "per_class_iou": score.per_class_iou, "seconds": score.seconds}

@@ -8,9 +8,8 @@ from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import RBF, ConstantKernel, Kernel, WhiteKernel
 from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils.validation import check_random_state
-from threadpoolctl import threadpool_limits
 
-from surrogates.base import GeneSurrogate
+from surrogates.base import BlasThreads, GeneSurrogate, draw_seeds
 from surrogates.registry import register_surrogate
 
 
@@ -45,7 +44,7 @@ def default_kernel(n_features: int) -> Kernel:
 
 
 @register_surrogate("gp")
-class GPSurrogate(GeneSurrogate):
+class GPSurrogate(BlasThreads, GeneSurrogate):
     """Gaussian process with hyper-parameters fitted by maximum marginal likelihood (targets standardised).
 
     Parameters
@@ -61,9 +60,7 @@ class GPSurrogate(GeneSurrogate):
     encoding : {'onehot', 'ordinal'}
         Gene encoding.
     predict_threads : int or None
-        BLAS threads for `predict`, whose large kernel products scale with cores; None: all cores. `fit`
-        always uses one: the many small factorisations of the hyper-parameter search gain nothing from
-        threads and stall badly when the machine is busy.
+        BLAS threads for `predict`; None: all cores. `fit` uses one (see `surrogates.base.BlasThreads`).
     random_state : int, RandomState or None
         Seed of the optimiser's random starts.
     """
@@ -80,20 +77,16 @@ class GPSurrogate(GeneSurrogate):
 
     def _fit_encoded(self, Z: np.ndarray, y: np.ndarray) -> None:
         rng = check_random_state(self.random_state)
-        optimiser_seed = rng.randint(0, 2**31 - 1)
+        (optimiser_seed,) = draw_seeds(rng, 1)
         tuning_rows = np.arange(len(Z))
         if self.max_tuning_samples is not None and len(Z) > self.max_tuning_samples:
             tuning_rows = np.sort(rng.choice(len(Z), size=self.max_tuning_samples, replace=False))
         kernel = default_kernel(Z.shape[1]) if self.kernel is None else self.kernel
-        with threadpool_limits(limits=1, user_api="blas"):
-            tuned = GaussianProcessRegressor(kernel=kernel, normalize_y=True,
-                                             n_restarts_optimizer=self.n_restarts_optimizer,
-                                             random_state=optimiser_seed).fit(Z[tuning_rows], y[tuning_rows])
-            self.model_ = tuned if len(tuning_rows) == len(Z) else GaussianProcessRegressor(
-                kernel=tuned.kernel_, normalize_y=True, optimizer=None).fit(Z, y)
-
-    def _prediction_threads(self) -> threadpool_limits:
-        return threadpool_limits(limits=self.predict_threads, user_api="blas")
+        tuned = GaussianProcessRegressor(kernel=kernel, normalize_y=True,
+                                         n_restarts_optimizer=self.n_restarts_optimizer,
+                                         random_state=optimiser_seed).fit(Z[tuning_rows], y[tuning_rows])
+        self.model_ = tuned if len(tuning_rows) == len(Z) else GaussianProcessRegressor(
+            kernel=tuned.kernel_, normalize_y=True, optimizer=None).fit(Z, y)
 
     def predict(self, X: ArrayLike, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Posterior mean; with `return_std`, the tuple (mean, posterior standard deviation), in target units.

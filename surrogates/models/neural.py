@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from surrogates.base import GeneSurrogate, draw_seeds
+from surrogates.base import GeneSurrogate, draw_seeds, fit_line
 from surrogates.registry import register_surrogate
 
 
@@ -85,8 +85,7 @@ class _TorchMLPSurrogate(GeneSurrogate):
                 schedule.step()
             self.network_ = network.eval()
             scores = self._scores(Z)
-        design = np.column_stack([scores, np.ones_like(scores)])
-        (self.output_scale_, self.output_offset_), *_ = np.linalg.lstsq(design, y, rcond=None)
+        self.output_scale_, self.output_offset_ = fit_line(scores, y)
 
     def _scores(self, Z: np.ndarray) -> np.ndarray:
         with torch.no_grad():

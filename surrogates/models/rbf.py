@@ -11,19 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import linalg
-from threadpoolctl import threadpool_limits
+from sklearn.metrics.pairwise import euclidean_distances
 
-from surrogates.base import GeneSurrogate
+from surrogates.base import BlasThreads, GeneSurrogate
 from surrogates.registry import register_surrogate
 
 
 def _cubic_kernel(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """|a - b|^3 for every row a of A and b of B (squared distances via one matrix product, updated in place)."""
-    kernel = A @ B.T
-    kernel *= -2.0
-    kernel += (A * A).sum(axis=1)[:, None]
-    kernel += (B * B).sum(axis=1)[None, :]
-    np.maximum(kernel, 0.0, out=kernel)
+    """|a - b|^3 for every row a of A and b of B."""
+    kernel = euclidean_distances(A, B, squared=True)
     kernel *= np.sqrt(kernel)
     return kernel
 
@@ -33,7 +29,7 @@ def _with_constant(Z: np.ndarray) -> np.ndarray:
 
 
 @register_surrogate("rbf")
-class RBFSurrogate(GeneSurrogate):
+class RBFSurrogate(BlasThreads, GeneSurrogate):
     """Cubic RBF interpolant with a linear polynomial tail.
 
     Parameters
@@ -59,14 +55,10 @@ class RBFSurrogate(GeneSurrogate):
         system = np.zeros((n + tail, n + tail))
         system[:n, n:] = P
         system[n:, :n] = P.T
-        with threadpool_limits(limits=1, user_api="blas"):
-            system[:n, :n] = _cubic_kernel(Z, Z) + self.smoothing * np.eye(n)
-            solution = linalg.lstsq(system, np.concatenate([y, np.zeros(tail)]))[0]
+        system[:n, :n] = _cubic_kernel(Z, Z) + self.smoothing * np.eye(n)
+        solution = linalg.lstsq(system, np.concatenate([y, np.zeros(tail)]))[0]
         self.centers_ = Z
         self.kernel_weights_, self.tail_weights_ = solution[:n], solution[n:]
-
-    def _prediction_threads(self) -> threadpool_limits:
-        return threadpool_limits(limits=self.predict_threads, user_api="blas")
 
     def _predict_encoded(self, Z: np.ndarray) -> np.ndarray:
         return _cubic_kernel(Z, self.centers_) @ self.kernel_weights_ + _with_constant(Z) @ self.tail_weights_

@@ -30,11 +30,21 @@ def test_protocol_is_recorded_and_truthful(networks):
     assert torch.get_num_threads() >= 1  # restored after the measurement
 
 
-def test_final_upsample_is_an_explicit_choice(networks):
+def test_final_upsample_is_an_explicit_choice(networks, monkeypatch):
+    from moseg import latency
+
     small, _ = networks
+    timed_outputs, runner = [], latency._runner
+
+    def recording_runner(net, x, mode):
+        timed_outputs.append(net(x).shape)
+        return runner(net, x, mode)
+
+    monkeypatch.setattr(latency, "_runner", recording_runner)
     kw = dict(input_shape=(1, 3, 64, 96), threads=1, min_repeats=3, min_time_s=0.0, warmup_chunk=2)
     assert measure_latency(small, **kw).protocol["final_upsample"] is True
     assert measure_latency(small, final_upsample=False, **kw).protocol["final_upsample"] is False
+    assert [tuple(shape[-2:]) for shape in timed_outputs] == [(64, 96), (8, 12)]  # what was timed
     assert small.upsample_output is True  # the measured copy was changed, not the network
     with pytest.raises(ValueError, match="needs a moseg network"):
         measure_latency(torch.nn.Conv2d(3, 3, 1), final_upsample=False, **kw)

@@ -88,7 +88,8 @@ def test_init_only_stores_hyperparameters_and_fit_adds_trailing_underscore_attri
     assert surrogate.fit(*genes_and_target) is surrogate
     added = set(vars(surrogate)) - set(params)
     assert added and all(attribute.endswith("_") for attribute in added), sorted(added)
-    assert surrogate.get_params(deep=False).keys() == params.keys()
+    after = surrogate.get_params(deep=False)  # fit leaves every hyper-parameter as it was given
+    assert after.keys() == params.keys() and all(after[key] is value for key, value in params.items())
 
 
 @pytest.mark.parametrize("name", SURROGATES)

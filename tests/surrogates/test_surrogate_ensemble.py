@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gene_problems import mutants
 
 from surrogates import Ensemble, RidgeSurrogate
 
-N_GENES, N_CHOICES = 8, 5
-
-
-def mutants(reference: np.ndarray, n_changed: int, n: int, rng: np.random.Generator) -> np.ndarray:
-    """n gene vectors that differ from `reference` in exactly `n_changed` genes."""
-    rows = np.tile(reference, (n, 1))
-    for row in rows:
-        genes = rng.choice(len(reference), size=n_changed, replace=False)
-        row[genes] = (reference[genes] + rng.integers(1, N_CHOICES, size=n_changed)) % N_CHOICES
-    return rows
+N_GENES = 8
 
 
 def target(genes: np.ndarray) -> np.ndarray:

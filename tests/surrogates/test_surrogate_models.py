@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from gene_problems import mutants
 
 from surrogates import GPSurrogate, RankNetSurrogate, RBFSurrogate
 from surrogates.metrics import kendall_tau
@@ -50,17 +51,9 @@ def test_gp_standard_deviation_grows_away_from_the_data():
     """Trained on networks that differ from one reference in at most 2 genes; queried 1 vs all 6 genes away."""
     rng = np.random.default_rng(0)
     reference = np.zeros(6, dtype=int)
-
-    def mutants(n_changed: int, n: int) -> np.ndarray:
-        rows = np.tile(reference, (n, 1))
-        for row in rows:
-            genes = rng.choice(6, size=n_changed, replace=False)
-            row[genes] = rng.integers(1, 5, size=n_changed)
-        return rows
-
-    train = np.vstack([mutants(1, 30), mutants(2, 60)])
+    train = np.vstack([mutants(reference, 1, 30, rng), mutants(reference, 2, 60, rng)])
     model = GPSurrogate(random_state=0).fit(train, np.sin(train).sum(axis=1))
-    near, far = mutants(1, 50), mutants(6, 2500)  # 2,500 rows: predicted in two blocks
+    near, far = mutants(reference, 1, 50, rng), mutants(reference, 6, 2500, rng)  # 2,500 rows: two blocks
     mean, near_std = model.predict(near, return_std=True)
     far_mean, far_std = model.predict(far, return_std=True)
     assert far_std.shape == far_mean.shape == (2500,)

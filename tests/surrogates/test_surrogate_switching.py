@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from surrogates import AdaptiveSwitching, RandomForestSurrogate, RidgeSurrogate
+from surrogates import AdaptiveSwitching, RandomForestSurrogate, RidgeSurrogate, make_surrogate
 
 N_SAMPLES, N_CHOICES = 150, 5
 
@@ -57,6 +57,7 @@ def test_default_candidates_are_registered_surrogates(smooth_problem):
                                                                   smooth_problem.y_train[:60])
     assert {"gp", "mlp", "ranknet", "xgb"} <= set(switching.cv_scores_.index)
     assert switching.chosen_ == switching.cv_scores_.index[0]
+    assert type(switching.best_estimator_) is type(make_surrogate(switching.chosen_))
 
 
 def test_duplicate_candidate_names_are_rejected():
