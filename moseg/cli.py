@@ -48,12 +48,12 @@ def cmd_train_supernet(args: argparse.Namespace) -> int:
     from moseg.config import ConfigError
     from moseg.train import load_train_config, train
 
-    try:
+    try:  # the trainer checks the rest of the config (batch split, amp, space, resume) before any work
         config = load_train_config(args.config, args.overrides)
-    except ConfigError as err:
+        result = train(config, resume=args.resume)
+    except (ConfigError, FileExistsError) as err:
         print(f"moseg train-supernet: {err}", file=sys.stderr)
         return 2
-    result = train(config, resume=args.resume)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, one process reports
         return 0
     for name, scores in result.items():

@@ -203,7 +203,7 @@ def _prescreen(candidates: np.ndarray, settings: SearchSettings, models: dict[in
         spread = np.zeros_like(predicted)
         for j, model in models.items():
             base = getattr(model, "best_estimator_", model)
-            ensemble = Ensemble(base, random_state=_seed(settings.seed, iteration, f"ensemble{j}"))
+            ensemble = Ensemble(base, random_state=_seed(settings.seed, iteration, "ensemble", j))
             spread[:, j] = ensemble.fit(X_fit, F_fit[:, j]).predict(candidates, return_std=True)[1]
     n_obj = F_fit.shape[1]
     picked = PRESCREENERS[settings.prescreen](predicted, spread, F_fit[non_dominated(F_fit)], k, ref,
@@ -233,10 +233,11 @@ def _rows_of(archive: Archive, iteration: int) -> int:
     return sum(r["iteration"] == iteration for r in archive.rows)
 
 
-def _seed(seed: int, iteration: int, purpose: int | str) -> int:
-    """A seed for one purpose of one iteration. A string purpose counts by its first 8 bytes only."""
+def _seed(seed: int, iteration: int, purpose: int | str, *index: int) -> int:
+    """A seed for one purpose of one iteration (and one objective, given as `index`). A string purpose counts
+    by its first 8 bytes only, so distinct purposes must differ there."""
     tag = purpose if isinstance(purpose, int) else int.from_bytes(purpose.encode()[:8], "little")
-    return int(np.random.default_rng([seed, iteration, tag]).integers(2**31 - 1))
+    return int(np.random.default_rng([seed, iteration, tag, *index]).integers(2**31 - 1))
 
 
 def _check_settings(budget: int, seed: int, n_doe: int, n_infill: int, prescreen: str, surrogate: str,

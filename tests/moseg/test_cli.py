@@ -30,3 +30,9 @@ def test_console_script_is_installed():
     assert executable, "the `moseg` console script is not on PATH: is the package installed?"
     result = subprocess.run([executable, "space", "--sample", "0"], capture_output=True, text=True)
     assert result.returncode == 0 and "distinct networks" in result.stdout
+
+
+def test_train_supernet_reports_config_errors_found_by_the_trainer_with_exit_2(tmp_path, capsys):
+    args = ["train-supernet", f"out_dir={tmp_path}", "device=cpu", "train.amp=fp16"]
+    assert main(args) == 2
+    assert "train.amp = 'fp16' needs a GPU" in capsys.readouterr().err

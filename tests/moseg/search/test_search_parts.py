@@ -50,3 +50,11 @@ def test_optimistic_uses_the_spread_and_needs_it():
     with pytest.raises(ValueError, match="needs the surrogates' spread"):
         select_optimistic(CANDIDATES, None, FRONT, 1, np.array([2.0, 2.0]), cheap=1, accuracy=0)
     assert select_none(CANDIDATES, None, FRONT, 3, np.array([2.0, 2.0]), cheap=1, accuracy=0) == [0, 1, 2]
+
+
+def test_every_purpose_and_objective_of_an_iteration_gets_its_own_seed():
+    from moseg.search.loop import _seed
+
+    seeds = {_seed(0, 1, "ensemble", 0), _seed(0, 1, "ensemble", 1), _seed(0, 1, "population"), _seed(0, 1, "nsga2"),
+             _seed(0, 2, "ensemble", 0), _seed(1, 1, "ensemble", 0)}
+    assert len(seeds) == 6
