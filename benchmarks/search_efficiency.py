@@ -9,8 +9,9 @@ Problems (all objectives minimised, every exact front known):
                      FLOPs, canonicalised to table rows the same way.
 Methods: run_search with each pre-screening (surrogate-spacing is the default), random search, NSGA-II on true
 evaluations. Each run of (problem, method, budget, seed) has its own resumable output folder under OUT/runs, and
-one result row in OUT/results.csv; a rerun skips finished runs. Hypervolume ratio = found / exact, both against
-the exact front's nadir + 10 % of its range.
+one result row in OUT/results.csv; a rerun skips finished runs. Runs go budget by budget in the order given,
+seed by seed within a budget, so a benchmark stopped part way holds whole seeds of the first budgets.
+Hypervolume ratio = found / exact, both against the exact front's nadir + 10 % of its range.
 
     python benchmarks/search_efficiency.py --out runs/search_efficiency --jobs 2
 """
@@ -135,17 +136,19 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--surrogate", default="adaptive_switching", help="surrogate of the surrogate-* methods")
     p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--report-only", action="store_true", help="print the table of the finished runs, run nothing")
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     results = CsvLog(args.out / "results.csv", RESULT_COLUMNS)
     done = {(r["problem"], r["method"], int(r["budget"]), int(r["seed"])) for r in results.rows()}
-    todo = [(pr, m, b, s) for pr in args.problems for m in args.methods for b in args.budgets
-            for s in range(args.seeds) if (pr, m, b, s) not in done]
+    todo = [(pr, m, b, s) for b in args.budgets for s in range(args.seeds) for pr in args.problems
+            for m in args.methods if (pr, m, b, s) not in done]
     print(f"command: python benchmarks/search_efficiency.py {' '.join(sys.argv[1:])}")
     print(f"{len(done)} runs done, {len(todo)} to go; surrogate {args.surrogate}", flush=True)
-    for row in Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
-            delayed(run_one)(*job, args.out, args.surrogate) for job in todo):
-        results.append(row)
+    if not args.report_only:
+        for row in Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
+                delayed(run_one)(*job, args.out, args.surrogate) for job in todo):
+            results.append(row)
     table = pd.DataFrame(results.rows()).astype({"budget": int, "hv_ratio": float})
     table = table[table["problem"].isin(args.problems) & table["method"].isin(args.methods)]
     summary = table.groupby(["problem", "budget", "method"])["hv_ratio"].agg(["median", "min", "count"])

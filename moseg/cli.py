@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
 from collections.abc import Callable, Sequence
 
+from moseg.config import ConfigError
 from moseg.space import SearchSpace, count_flops, count_params
 
 
@@ -20,6 +22,22 @@ def resolution(text: str) -> tuple[int, int]:
     if height < 1 or width < 1:
         raise argparse.ArgumentTypeError(f"resolution {text!r}: height and width must be positive")
     return height, width
+
+
+def bad_input_exits_2(command: str, errors: tuple[type[Exception], ...] = (ValueError,)
+                      ) -> Callable[[Callable[[argparse.Namespace], int]], Callable[..., int]]:
+    """Decorator of a subcommand: an exception of `errors` (by default ValueError: a bad config key or value,
+    a missing file) is printed as 'moseg COMMAND: message' and the exit status is 2, instead of a traceback."""
+    def decorate(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+        @functools.wraps(run)
+        def wrapped(args: argparse.Namespace) -> int:
+            try:
+                return run(args)
+            except errors as err:
+                print(f"moseg {command}: {err}", file=sys.stderr)
+                return 2
+        return wrapped
+    return decorate
 
 
 def cmd_space(args: argparse.Namespace) -> int:
@@ -43,17 +61,14 @@ def cmd_space(args: argparse.Namespace) -> int:
     return 0
 
 
+@bad_input_exits_2("train-supernet", (ConfigError, FileExistsError))
 def cmd_train_supernet(args: argparse.Namespace) -> int:
-    """Train a supernet (or, with model.arch set, one arch from scratch) as the config says."""
-    from moseg.config import ConfigError
+    """Train a supernet (or, with model.arch or model.baseline set, one network from scratch) as the config says.
+    The trainer checks the rest of the config (batch split, amp, space, resume) before any work."""
     from moseg.train import load_train_config, train
 
-    try:  # the trainer checks the rest of the config (batch split, amp, space, resume) before any work
-        config = load_train_config(args.config, args.overrides)
-        result = train(config, resume=args.resume)
-    except (ConfigError, FileExistsError) as err:
-        print(f"moseg train-supernet: {err}", file=sys.stderr)
-        return 2
+    config = load_train_config(args.config, args.overrides)
+    result = train(config, resume=args.resume)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, one process reports
         return 0
     for name, scores in result.items():
@@ -61,37 +76,83 @@ def cmd_train_supernet(args: argparse.Namespace) -> int:
     return 0
 
 
+@bad_input_exits_2("latency")
 def cmd_latency(args: argparse.Namespace) -> int:
     """Measure min, max and N sampled archs end to end, appending to a resumable CSV."""
     from moseg.latency_archive import measure_archs, survey_archs
 
     space = SearchSpace()
-    try:
-        rows = measure_archs(
-            space, survey_archs(space, args.n, args.seed), args.out, num_classes=args.num_classes,
-            resolution=args.resolution, device=args.device, dtype=args.dtype, mode=args.mode, batch=args.batch,
-            threads=args.threads, final_upsample=not args.no_final_upsample, min_time_s=args.min_time)
-    except ValueError as err:
-        print(f"moseg latency: {err}", file=sys.stderr)
-        return 2
+    rows = measure_archs(
+        space, survey_archs(space, args.n, args.seed), args.out, num_classes=args.num_classes,
+        resolution=args.resolution, device=args.device, dtype=args.dtype, mode=args.mode, batch=args.batch,
+        threads=args.threads, final_upsample=not args.no_final_upsample, min_time_s=args.min_time)
     failed = sum(r["status"] == "failed" for r in rows)
     print(f"{len(rows)} archs measured ({failed} failed) and appended to {args.out}")
     return 0
 
 
+@bad_input_exits_2("search")
 def cmd_search(args: argparse.Namespace) -> int:
     """Search a trained supernet for the mIoU / latency front (resumes from the output folder)."""
     from moseg.search_job import load_search_config, search_supernet
 
-    try:
-        result = search_supernet(load_search_config(args.config, args.overrides))
-    except ValueError as err:  # ConfigError included
-        print(f"moseg search: {err}", file=sys.stderr)
-        return 2
+    result = search_supernet(load_search_config(args.config, args.overrides))
     print(f"{len(result.X)} evaluations ({len(result.failed)} failed); {len(result.front_X)} networks on the front; "
           f"outputs in {result.out_dir}")
     for f in sorted(result.front_F.tolist(), key=lambda f: f[1]):
         print(f"  mIoU {100 * (1 - f[0]):.2f}  latency objective {f[1]:.4g}")
+    return 0
+
+
+@bad_input_exits_2("retrain")
+def cmd_retrain(args: argparse.Namespace) -> int:
+    """Retrain a search's selected networks (and baselines) from scratch; resumes from the output folder."""
+    from moseg.retrain import load_retrain_config, retrain, summary_table, supernet_vs_scratch
+
+    table = retrain(load_retrain_config(args.config, args.overrides))
+    print(summary_table(table))
+    tau = supernet_vs_scratch(table)["kendall_tau"]
+    print(f"Kendall tau, supernet vs from-scratch mIoU: {'n/a' if tau is None else f'{tau:.3f}'}")
+    return 0
+
+
+@bad_input_exits_2("demo")
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The whole pipeline on the built-in synthetic scenes (see moseg/demo.py)."""
+    from moseg.demo import run_demo
+
+    run_demo(args.overrides)
+    return 0
+
+
+def labelled_tables(items: Sequence[str]) -> dict[str, str]:
+    """LABEL=PATH arguments (a bare PATH is labelled by its folder's name) as {label: path}."""
+    tables = {}
+    for item in items:
+        label, sep, path = item.partition("=")
+        if not sep:
+            label, path = os.path.basename(os.path.dirname(os.path.abspath(item))), item
+        if label in tables:
+            raise ValueError(f"label {label!r} names both {tables[label]} and {path}; give LABEL=PATH to tell "
+                             "them apart")
+        tables[label] = path
+    return tables
+
+
+@bad_input_exits_2("plot")
+def cmd_plot(args: argparse.Namespace) -> int:
+    """Draw one paper figure from CSV outputs (PNG and PDF)."""
+    from moseg import plot
+
+    single = {"pareto": plot.pareto_figure, "predictions": plot.predictions_figure, "scratch": plot.scratch_figure}
+    several = {"fronts": plot.fronts_figure, "hypervolume": plot.hypervolume_figure}
+    if args.kind in single:
+        if len(args.tables) != 1:
+            raise ValueError(f"moseg plot {args.kind} takes one CSV file, got {len(args.tables)}")
+        paths = single[args.kind](args.tables[0], args.out)
+    else:
+        paths = several[args.kind](labelled_tables(args.tables), args.out)
+    print("wrote " + " ".join(str(p) for p in paths))
     return 0
 
 
@@ -116,7 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     space.add_argument("--json", action="store_true", help="also print each listed arch as a JSON line")
     space.set_defaults(func=cmd_space)
     train = sub.add_parser(
-        "train-supernet", help="train the weight-sharing supernet (or one arch standalone: model.arch=FILE)",
+        "train-supernet", help="train the weight-sharing supernet (or one network standalone: model.arch=FILE or "
+                          "model.baseline=NAME)",
         description="Keys and defaults: moseg/train/config.py. Example: moseg train-supernet --config "
                     "experiments/configs/camvid_supernet.yaml data.root=../shared/data/camvid train.iterations=2000")
     add_config_arguments(train, cmd_train_supernet, "the built-in synthetic recipe")
@@ -140,6 +202,26 @@ def build_parser() -> argparse.ArgumentParser:
         description="Keys and defaults: moseg/search_job.py. Example: moseg search checkpoint=runs/supernet/"
                     "checkpoint.pt budget=200 latency.kind=table latency.device=cuda latency.dtype=float16")
     add_config_arguments(search, cmd_search, "the built-in defaults")
+    retrain = sub.add_parser(
+        "retrain", help="retrain a search's front (and baselines) from scratch: test mIoU, latency, exports",
+        description="Keys and defaults: moseg/retrain.py. Example: moseg retrain search_dir=runs/search "
+                    "select=spaced n_select=5 baselines=[lraspp_mobilenetv3_large] recipe.data.dataset=camvid "
+                    "recipe.data.root=../shared/data/camvid")
+    add_config_arguments(retrain, cmd_retrain, "the built-in defaults")
+    demo = sub.add_parser(
+        "demo", help="the whole pipeline on built-in synthetic data in a few minutes on a CPU",
+        description="Supernet, search, retraining and figures on synthetic scenes (moseg/demo.py); outputs in "
+                    "runs/demo unless out_dir=DIR is given. Any key can be overridden, e.g. search.budget=30.")
+    demo.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="settings overriding the demo's")
+    demo.set_defaults(func=cmd_demo)
+    plot = sub.add_parser("plot", help="paper figures (PNG and PDF) from the CSV outputs",
+                          description="pareto: retrained.csv; predictions: predictions.csv; scratch: retrained.csv; "
+                                      "fronts: LABEL=front.csv ...; hypervolume: LABEL=archive.csv ... (a bare PATH "
+                                      "is labelled by its folder)")
+    plot.add_argument("kind", choices=["pareto", "fronts", "hypervolume", "predictions", "scratch"])
+    plot.add_argument("tables", nargs="+", metavar="CSV", help="input file(s)")
+    plot.add_argument("--out", required=True, help="output path without suffix (writes .png and .pdf)")
+    plot.set_defaults(func=cmd_plot)
     return parser
 
 

@@ -1,9 +1,9 @@
 """Typed run configurations: a dataclass schema, a YAML file and `key.sub=value` command-line overrides.
 
-Every field of the schema is a dataclass field with a type annotation (int, float, bool, str, tuples, `X | None`,
-`Literal[...]`, dict, nested dataclasses) and optional metadata: `choices` (allowed values) and `check` (a
-predicate with an `expect` text). Unknown keys and bad values are reported with the dotted key, the value
-and what was expected before any work starts, so a typo never costs a GPU hour.
+Every field of the schema is a dataclass field with a type annotation (int, float, bool, str, fixed-length tuples,
+`tuple[T, ...]` lists, `X | None`, `Literal[...]`, dict, nested dataclasses) and optional metadata: `choices`
+(allowed values) and `check` (a predicate with an `expect` text). Unknown keys and bad values are reported
+with the dotted key, the value and what was expected before any work starts, so a typo never costs a GPU hour.
 """
 
 from __future__ import annotations
@@ -77,6 +77,10 @@ def _coerce(key: str, value: Any, tp: Any) -> Any:
         return value
     if dataclasses.is_dataclass(tp):
         return from_dict(tp, value, key)
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{key} = {value!r}: expected a list ({_type_name(tp)})")
+        return tuple(_coerce(f"{key}[{i}]", v, args[0]) for i, v in enumerate(value))
     if origin is tuple:
         if not isinstance(value, list | tuple) or len(value) != len(args):
             raise ConfigError(f"{key} = {value!r}: expected a list of {len(args)} values ({_type_name(tp)})")
@@ -148,8 +152,19 @@ def apply_overrides(data: dict, overrides: Iterable[str]) -> dict:
     return data
 
 
-def load_config(schema: type[T], path: str | Path | None = None, overrides: Iterable[str] = ()) -> T:
-    """The schema's defaults, updated by the YAML file at `path` (if any), then by `overrides`."""
+def merge(base: dict, update: dict) -> dict:
+    """A new dict: `base` with `update` applied key by key, nested mappings merged rather than replaced."""
+    merged = dict(base)
+    for key, value in update.items():
+        both_mappings = isinstance(value, dict) and isinstance(merged.get(key), dict)
+        merged[key] = merge(merged[key], value) if both_mappings else value
+    return merged
+
+
+def load_config(schema: type[T], path: str | Path | None = None, overrides: Iterable[str] = (),
+                defaults: dict | None = None) -> T:
+    """The schema's defaults, updated by `defaults` (a nested mapping of its keys), then by the YAML file at
+    `path` (if any, merged section by section), then by `overrides`."""
     data: dict = {}
     if path is not None:
         path = Path(path)
@@ -161,7 +176,7 @@ def load_config(schema: type[T], path: str | Path | None = None, overrides: Iter
             raise ConfigError(f"config file {path} is not valid YAML: {err}") from err
         if not isinstance(data, dict):
             raise ConfigError(f"config file {path} holds {type(data).__name__}; expected a mapping of keys")
-    return from_dict(schema, apply_overrides(data, overrides))
+    return from_dict(schema, apply_overrides(merge(defaults or {}, data), overrides))
 
 
 def dump_yaml(config: Any) -> str:

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from moseg.config import non_negative, positive
 from moseg.provenance import device_info
 from moseg.supernet.network import set_final_upsample
 
@@ -244,3 +245,30 @@ def measure_onnx_latency(
     proto.update(backend="onnxruntime", onnxruntime=ort.__version__, providers=session.get_providers(),
                  model=str(path), warmup_calls=warmup_calls)
     return _result(times, proto)
+
+
+@dataclass
+class LatencySettings:
+    """A latency protocol as a config section (see `moseg.config`): where and how a network is timed, so every
+    network of a comparison (searched or hand-designed) is measured the same way."""
+
+    resolution: tuple[int, int] = (360, 480)  # input height, width
+    device: str = "cpu"
+    dtype: str = "float32"
+    mode: str = "eager"
+    batch: int = field(default=1, metadata=positive())
+    threads: int | None = field(default=None, metadata=positive())
+    min_time_s: float = field(default=1.0, metadata=non_negative())
+    final_upsample: bool = True  # False: logits at 1/8 resolution are timed (moseg networks and baselines)
+
+    def input_shape(self) -> tuple[int, int, int, int]:
+        return (self.batch, 3, *self.resolution)
+
+    def check(self) -> None:
+        """ValueError naming a device, dtype or mode this machine cannot measure with."""
+        check_settings(self.device, self.dtype, self.mode)
+
+    def measure(self, model: nn.Module) -> LatencyResult:
+        """`measure_latency` of `model` under these settings."""
+        return measure_latency(model, self.input_shape(), self.device, self.dtype, self.mode,
+                               final_upsample=self.final_upsample, threads=self.threads, min_time_s=self.min_time_s)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from moseg.config import ConfigError, check, choices, dump_yaml, load_config, non_negative, positive
+from moseg.latency import LatencySettings
 from moseg.search import PRESCREENERS, SearchResult, run_search
 from moseg.search.vectors import check_bounds
 from surrogates import list_surrogates
@@ -25,14 +26,11 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class LatencyObjective:
-    kind: Literal["flops", "table", "measured"] = "flops"
-    resolution: tuple[int, int] = (360, 480)  # input height, width of the latency (and FLOPs) objective
-    device: str = "cpu"  # where latency is measured (table, measured)
-    dtype: str = "float32"
-    mode: str = "eager"
-    threads: int | None = field(default=None, metadata=positive())
+class LatencyObjective(LatencySettings):
+    """The latency protocol (resolution also that of the FLOPs objective) and how the search obtains latency."""
+
     min_time_s: float = field(default=0.5, metadata=non_negative())
+    kind: Literal["flops", "table", "measured"] = "flops"
     table: str | None = None  # parts CSV of the `table` kind (default: OUT_DIR/latency_parts.csv)
 
 
@@ -100,24 +98,22 @@ def _latency_objective(config: SearchJobConfig, supernet: Supernet) -> tuple[Cal
     if objective.kind == "flops":
         return (lambda X: np.array([count_flops(space.decode(x), num_classes, objective.resolution) / 1e9
                                     for x in X]), True)
-    measure_kw = {"device": objective.device, "dtype": objective.dtype, "mode": objective.mode,
-                  "threads": objective.threads, "min_time_s": objective.min_time_s}
     if objective.kind == "table":
         from moseg.latency_table import LatencyTable
 
         path = objective.table or str(Path(config.out_dir) / "latency_parts.csv")
-        table = LatencyTable(path, space, num_classes=num_classes, resolution=objective.resolution, **measure_kw)
+        table = LatencyTable(path, space, num_classes=num_classes, resolution=objective.resolution,
+                             device=objective.device, dtype=objective.dtype, mode=objective.mode,
+                             batch=objective.batch, threads=objective.threads, min_time_s=objective.min_time_s,
+                             final_upsample=objective.final_upsample)
 
         def table_latency(X: np.ndarray) -> np.ndarray:
             table.fill(X)
             return table.predict(X)
 
         return table_latency, True
-    from moseg.latency import measure_latency
 
     def measured(X: np.ndarray) -> np.ndarray:
-        h, w = objective.resolution
-        return np.array([measure_latency(supernet.extract(space.decode(x)), (1, 3, h, w), **measure_kw).median_ms
-                         for x in X])
+        return np.array([objective.measure(supernet.extract(space.decode(x))).median_ms for x in X])
 
     return measured, False

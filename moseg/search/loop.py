@@ -11,7 +11,9 @@ started again replays the interrupted iteration to the same candidates and evalu
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,12 +25,20 @@ from pymoo.operators.mutation.pm import PM
 from pymoo.operators.repair.rounding import RoundingRepair
 from pymoo.optimize import minimize
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
 
 from moseg.csvlog import CsvLog, parse_vectors, vector_key
 from moseg.search.archive import Archive, EvaluateFn
 from moseg.search.doe import design_of_experiments
 from moseg.search.indicators import front_ranks, hypervolume, non_dominated, reference_point
-from moseg.search.outputs import STATS_COLUMNS, SearchResult, search_result, write_front, write_or_check_config
+from moseg.search.outputs import (
+    PREDICTION_COLUMNS,
+    STATS_COLUMNS,
+    SearchResult,
+    search_result,
+    write_front,
+    write_or_check_config,
+)
 from moseg.search.prescreen import PRESCREENERS
 from moseg.search.vectors import canonicalizer, check_bounds, check_integer, unique_rows
 from surrogates import Ensemble, make_surrogate
@@ -101,19 +111,24 @@ def run_search(evaluate_fn: EvaluateFn, xl: np.ndarray, xu: np.ndarray, budget: 
                            f"{archive.rows[0]['error'] if archive.rows else 'none evaluated'}")
     ref = np.asarray(ref_point, dtype=float) if ref_point is not None else reference_point(archive.F(1))
     stats_log = CsvLog(out / "stats.csv", STATS_COLUMNS)
+    predictions_log = CsvLog(out / "predictions.csv", PREDICTION_COLUMNS)
     logged = {int(row["iteration"]) for row in stats_log.rows()}
+    predictions_log.keep_until("iteration", max(logged, default=0))  # rows of an iteration whose stats are missing
     if 0 not in logged:
         stats_log.append(_stats_row(archive, 0, ref, None, "", 0.0, 0.0))
     say(f"design of experiments: {len(archive.rows)} evaluations, hypervolume {hypervolume(archive.F(), ref):.4g}")
 
     iteration = max(1, archive.rows[-1]["iteration"])  # earlier iterations are complete; replay the last one
     while len(archive.rows) < budget:
-        step = _iterate(archive, iteration, evaluate_fn, settings, xl, xu, canonical, exact_objectives or {}, ref)
+        step, predictions = _iterate(archive, iteration, evaluate_fn, settings, xl, xu, canonical,
+                                     exact_objectives or {}, ref)
         if step["new"] == 0:
             say(f"iteration {iteration}: no unevaluated vector found; the search stops at {len(archive.rows)} "
                 f"of {budget} evaluations")
             break
-        if iteration not in logged:
+        if iteration not in logged:  # predictions first: a kill before the stats row replays both
+            for row in predictions:
+                predictions_log.append(row)
             stats_log.append(step)
         say(f"iteration {iteration}: {step['evaluations']} evaluations, hypervolume {step['hypervolume']:.4g}, "
             f"surrogates {step['surrogates']}")
@@ -124,12 +139,14 @@ def run_search(evaluate_fn: EvaluateFn, xl: np.ndarray, xu: np.ndarray, budget: 
 
 def _iterate(archive: Archive, iteration: int, evaluate_fn: EvaluateFn, settings: SearchSettings,
              xl: np.ndarray, xu: np.ndarray, canonical: Callable[[np.ndarray], np.ndarray],
-             exact: Mapping[int, EvaluateFn], ref: np.ndarray) -> dict:
-    """One iteration: fit, search the predictions, pre-screen, evaluate; returns its statistics row."""
+             exact: Mapping[int, EvaluateFn], ref: np.ndarray) -> tuple[dict, list[dict]]:
+    """One iteration: fit, search the predictions, pre-screen, evaluate; returns its statistics row and the
+    surrogates' predictions of the objectives they predicted, beside the truth, for each new evaluation."""
     X_fit, F_fit = archive.X(iteration), archive.F(iteration)
     started = time.perf_counter()
-    models = {j: clone_with_seed(make_surrogate(settings.surrogate), _seed(settings.seed, iteration, j))
-              .fit(X_fit, F_fit[:, j]) for j in range(F_fit.shape[1]) if j not in exact}
+    with _expected_fit_warnings_silenced():
+        models = {j: clone_with_seed(make_surrogate(settings.surrogate), _seed(settings.seed, iteration, j))
+                  .fit(X_fit, F_fit[:, j]) for j in range(F_fit.shape[1]) if j not in exact}
     fit_seconds = time.perf_counter() - started
 
     def predict(X: np.ndarray) -> np.ndarray:
@@ -154,7 +171,18 @@ def _iterate(archive: Archive, iteration: int, evaluate_fn: EvaluateFn, settings
     eval_seconds = time.perf_counter() - started
     names = {j: getattr(model, "chosen_", settings.surrogate) for j, model in models.items()}
     surrogates = " ".join(f"f{j}={name}" for j, name in names.items())
-    return _stats_row(archive, iteration, ref, predict, surrogates, fit_seconds, search_seconds, eval_seconds)
+    return (_stats_row(archive, iteration, ref, predict, surrogates, fit_seconds, search_seconds, eval_seconds),
+            _prediction_rows(archive.evaluated(iteration), iteration, predict, sorted(models)))
+
+
+def _prediction_rows(new: list[dict], iteration: int, predict: Callable[[np.ndarray], np.ndarray],
+                     objectives: list[int]) -> list[dict]:
+    """predictions.csv rows: predicted and true value of each surrogate-predicted objective of each new row."""
+    if not new or not objectives:
+        return []
+    predicted = predict(parse_vectors([r["x"] for r in new]))
+    return [{"iteration": iteration, "x": r["x"], "objective": j, "predicted": float(predicted[i, j]),
+             "true": r["f"][j]} for i, r in enumerate(new) for j in objectives]
 
 
 def _searched_candidates(before: set[str], iteration: int, settings: SearchSettings, xl: np.ndarray,
@@ -204,11 +232,20 @@ def _prescreen(candidates: np.ndarray, settings: SearchSettings, models: dict[in
         for j, model in models.items():
             base = getattr(model, "best_estimator_", model)
             ensemble = Ensemble(base, random_state=_seed(settings.seed, iteration, "ensemble", j))
-            spread[:, j] = ensemble.fit(X_fit, F_fit[:, j]).predict(candidates, return_std=True)[1]
+            with _expected_fit_warnings_silenced():
+                spread[:, j] = ensemble.fit(X_fit, F_fit[:, j]).predict(candidates, return_std=True)[1]
     n_obj = F_fit.shape[1]
     picked = PRESCREENERS[settings.prescreen](predicted, spread, F_fit[non_dominated(F_fit)], k, ref,
                                               settings.cheap_objective % n_obj, settings.accuracy_objective % n_obj)
     return candidates[picked]
+
+
+@contextmanager
+def _expected_fit_warnings_silenced() -> Iterator[None]:
+    """A GP hyper-parameter at its bound is expected on small archives; it is not news to the user."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
 
 
 def _stats_row(archive: Archive, iteration: int, ref: np.ndarray, predict: Callable[[np.ndarray], np.ndarray] | None,

@@ -1,4 +1,5 @@
-"""What a search leaves in its output folder and returns: config.json, front.csv, the result object."""
+"""What a search leaves in its output folder and returns: config.json, front.csv, the columns of stats.csv and
+predictions.csv, the result object."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from moseg.search.indicators import non_dominated
 
 STATS_COLUMNS = ["iteration", "evaluations", "failed", "new", "hypervolume", "kendall_tau", "surrogates",
                  "fit_seconds", "search_seconds", "eval_seconds"]
+PREDICTION_COLUMNS = ["iteration", "x", "objective", "predicted", "true"]
 
 
 @dataclass

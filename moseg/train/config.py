@@ -1,7 +1,8 @@
 """The training recipe as a typed configuration (YAML + `key=value` overrides, see `moseg.config`).
 
-One schema covers both jobs of the trainer: the weight-sharing supernet (`model.arch` empty) and one fixed
-arch trained standalone from scratch (`model.arch` names an arch JSON file or holds the arch mapping).
+One schema covers both jobs of the trainer: the weight-sharing supernet (`model.arch` and `model.baseline`
+empty) and one fixed network trained standalone from scratch (`model.arch` names an arch JSON file or holds the
+arch mapping; `model.baseline` names a hand-designed network of `moseg.zoo`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Literal
 
 from moseg.config import ConfigError, check, choices, fraction, load_config, non_negative, positive
 from moseg.data import DATASETS
+from moseg.zoo import BASELINES
 
 
 @dataclass
@@ -35,6 +37,8 @@ class DataConfig:
 @dataclass
 class ModelConfig:
     arch: str | dict | None = None  # None: supernet; else an arch JSON path or mapping (standalone)
+    baseline: str | None = field(  # a hand-designed network of moseg.zoo trained standalone instead of an arch
+        default=None, metadata=check(lambda v: v in BASELINES, f"one of {sorted(BASELINES)}"))
     space: dict = field(default_factory=dict)  # SearchSpace choice lists overriding the defaults
 
 
@@ -95,7 +99,7 @@ class TrainConfig:
 
     @property
     def standalone(self) -> bool:
-        return self.model.arch is not None
+        return self.model.arch is not None or self.model.baseline is not None
 
 
 # Keys that may differ between a checkpoint's config and the config that resumes it: they change how a run
@@ -108,7 +112,11 @@ RESUMABLE_CHANGES = frozenset({
 
 def load_train_config(path: str | Path | None = None, overrides: tuple[str, ...] | list[str] = ()) -> TrainConfig:
     """Defaults < YAML file < overrides, checked field by field and across fields."""
-    config = load_config(TrainConfig, path, overrides)
+    return check_train_config(load_config(TrainConfig, path, overrides))
+
+
+def check_train_config(config: TrainConfig) -> TrainConfig:
+    """`config` itself once the checks across fields pass; ConfigError naming the first bad value otherwise."""
     d = config.data
     if d.scale_range[0] <= 0 or d.scale_range[0] > d.scale_range[1]:
         raise ConfigError(f"data.scale_range = {list(d.scale_range)}: expected 0 < low <= high")
@@ -116,6 +124,9 @@ def load_train_config(path: str | Path | None = None, overrides: tuple[str, ...]
         raise ConfigError(f"data.crop_size = {list(d.crop_size)}: expected positive height and width")
     if config.device != "auto" and not (config.device == "cpu" or config.device.startswith("cuda")):
         raise ConfigError(f"device = {config.device!r}: expected 'auto', 'cpu', 'cuda' or 'cuda:N'")
+    if config.model.arch is not None and config.model.baseline is not None:
+        raise ConfigError(f"model.arch and model.baseline = {config.model.baseline!r} are both set; a standalone "
+                          "run trains one network: give one of them")
     if isinstance(config.model.arch, str) and not Path(config.model.arch).is_file():
         raise ConfigError(f"model.arch = {config.model.arch!r}: no such arch JSON file")
     return config

@@ -1,4 +1,5 @@
-"""The trainer: a weight-sharing supernet with the sandwich rule, or one fixed arch standalone from scratch.
+"""The trainer: a weight-sharing supernet with the sandwich rule, or one fixed network (an arch of the search
+space or a hand-designed baseline) standalone from scratch.
 
 Supernet step (sandwich rule with in-place distillation): the largest arch learns from the labels and its
 detached per-pixel predictions become soft labels; then the smallest arch and `train.random_archs`
@@ -39,6 +40,7 @@ from moseg.train.config import RESUMABLE_CHANGES, TrainConfig
 from moseg.train.distributed import ProcessInfo, barrier, init_from_env, resolve_device, shutdown
 from moseg.train.losses import distillation_loss, segmentation_loss
 from moseg.train.optim import build_optimizer, build_scheduler
+from moseg.zoo import build_baseline
 
 AMP_DTYPES = {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 LOG_COLUMNS = ["iteration", "epoch", "loss", "loss_max", "loss_min", "loss_sampled", "lr", "grad_norm",
@@ -135,10 +137,13 @@ class Trainer:
             self.space = SearchSpace(**cfg.model.space)
         except (TypeError, ValueError) as err:
             raise ConfigError(f"model.space = {cfg.model.space!r}: {err}") from err
-        self.arch = load_arch(cfg.model.arch) if cfg.standalone else None
+        self.arch = load_arch(cfg.model.arch) if cfg.model.arch is not None else None
         self.max_arch, self.min_arch = self.space.max_arch(), self.space.min_arch()
-        supernet = Supernet(self.space, self.num_classes)
-        self.net: nn.Module = supernet.extract(self.arch) if cfg.standalone else supernet
+        if cfg.model.baseline is not None:
+            self.net: nn.Module = build_baseline(cfg.model.baseline, self.num_classes)
+        else:
+            supernet = Supernet(self.space, self.num_classes)
+            self.net = supernet.extract(self.arch) if cfg.standalone else supernet
         self.net.to(self.device)
         if self.channels_last:
             self.net.to(memory_format=torch.channels_last)
@@ -170,7 +175,7 @@ class Trainer:
         """What run.json and the checkpoint both record about the network and its classes."""
         return {"kind": "standalone" if self.config.standalone else "supernet", "num_classes": self.num_classes,
                 "class_names": list(self.train_data.class_names), "class_weights": self.class_weights,
-                "arch": self.arch.to_dict() if self.arch else None}
+                "arch": self.arch.to_dict() if self.arch else None, "baseline": self.config.model.baseline}
 
     def _write_run_files(self, resumed: bool) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,10 @@ def test_spends_the_budget_and_writes_every_output(tmp_path):
     assert list(stats["iteration"]) == [0, 1, 2, 3, 4] and list(stats["evaluations"]) == [20, 25, 30, 35, 40]
     assert stats["hypervolume"].is_monotonic_increasing
     assert stats["kendall_tau"].notna().sum() == 4  # predicted vs true on each iteration's new points
+    predictions = pd.read_csv(tmp_path / "predictions.csv")
+    assert len(predictions) == 20 * 2 and list(predictions["iteration"].unique()) == [1, 2, 3, 4]
+    true = zdt1_like(np.stack([np.array(x.split(), dtype=int) for x in predictions["x"]]))
+    np.testing.assert_allclose(predictions["true"], true[np.arange(len(predictions)), predictions["objective"]])
     front = pd.read_csv(tmp_path / "front.csv")
     np.testing.assert_allclose(np.sort(front[["f0", "f1"]].to_numpy(), axis=0), np.sort(result.front_F, axis=0))
     config = json.loads((tmp_path / "config.json").read_text())
@@ -50,6 +54,8 @@ def test_a_killed_run_resumes_to_the_uninterrupted_archive_without_re_evaluating
     run_search(again, XL, XU, 40, seed=1, out_dir=tmp_path / "b", n_doe=20, n_infill=5, **FAST)
     assert again.calls == 0
     assert len(pd.read_csv(tmp_path / "b" / "stats.csv")) == len(reference.stats)
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "b" / "predictions.csv"),
+                                  pd.read_csv(tmp_path / "a" / "predictions.csv"))
 
 
 def test_failed_candidates_are_recorded_once_and_the_search_goes_on(tmp_path):
@@ -92,6 +98,7 @@ def test_exact_objectives_are_computed_not_predicted(tmp_path):
     result = run_search(zdt1_like, XL, XU, 30, seed=0, out_dir=tmp_path, n_doe=20, n_infill=5,
                         exact_objectives={0: lambda X: X[:, 0] / 9.0}, **FAST)
     assert set(result.stats["surrogates"].dropna()) == {"f1=ridge_onehot"}
+    assert set(pd.read_csv(tmp_path / "predictions.csv")["objective"]) == {1}  # exact ones are not predictions
 
 
 def test_budget_may_grow_on_resume_but_other_settings_may_not(tmp_path):

@@ -59,3 +59,24 @@ def test_cli_reports_a_bad_key_before_any_work(capsys, tmp_path):
     assert main(["train-supernet", f"out_dir={tmp_path / 'r'}", "train.iterationz=5"]) == 2
     assert "unknown key 'train.iterationz'" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_defaults_merge_section_by_section_and_variable_length_lists_are_typed(tmp_path):
+    from dataclasses import dataclass, field
+
+    from moseg.config import load_config, merge
+
+    @dataclass
+    class Schema:
+        names: tuple[str, ...] = ()
+        section: dict = field(default_factory=dict)
+
+    assert merge({"a": {"b": 1, "c": 2}, "d": 3}, {"a": {"c": 4}}) == {"a": {"b": 1, "c": 4}, "d": 3}
+    path = tmp_path / "c.yaml"
+    path.write_text("section: {y: 2}\n")
+    config = load_config(Schema, path, ["names=[a, b]"], defaults={"section": {"x": 1, "y": 1}})
+    assert config.names == ("a", "b") and config.section == {"x": 1, "y": 2}
+    with pytest.raises(ConfigError, match=r"names\[1\] = 3: expected a string"):
+        load_config(Schema, None, ["names=[a, 3]"])
+    with pytest.raises(ConfigError, match="names = 'a': expected a list"):
+        load_config(Schema, None, ["names=a"])

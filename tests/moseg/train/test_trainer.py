@@ -1,5 +1,6 @@
 import csv
 import json
+import re
 
 import pytest
 import torch
@@ -102,6 +103,25 @@ def test_standalone_training_of_one_arch_learns(tiny_config, tiny_space, tmp_pat
     log = read_csv(tmp_path / "run" / "log.csv")
     assert log[0]["loss_min"] == "" and float(log[-1]["loss"]) < float(log[0]["loss"])
     assert set(result) == {"model"} and result["model"]["miou"] > 0
+
+
+def test_a_hand_designed_baseline_trains_with_the_same_recipe(tiny_config, tmp_path):
+    result = train(tiny_config("model.baseline=lraspp_mobilenetv3_small", "train.iterations=8",
+                               "train.checkpoint_every=8", "optim.lr=0.1"))
+    state = load_checkpoint(tmp_path / "run" / "checkpoint.pt")
+    assert state["kind"] == "standalone" and state["baseline"] == "lraspp_mobilenetv3_small"
+    assert state["arch"] is None and any(k.startswith("backbone.") for k in state["model"])
+    log = read_csv(tmp_path / "run" / "log.csv")
+    assert float(log[-1]["loss"]) < float(log[0]["loss"]) and set(result) == {"model"}
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["model.baseline=unet"], "model.baseline = 'unet': expected one of ['lraspp_mobilenetv3_large',"),
+    (["model.baseline=lraspp_mobilenetv3_small", "model.arch={}"], "model.arch and model.baseline"),
+])
+def test_bad_baseline_settings_are_named(tiny_config, overrides, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        tiny_config(*overrides)
 
 
 def test_the_documented_camvid_config_trains(camvid_root, tmp_path):
