@@ -1,5 +1,7 @@
 """Retraining from scratch: selection of trade-off points, baselines under the same recipe, failures recorded."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -137,3 +139,26 @@ def test_a_search_folder_without_its_supernet_checkpoint_is_named(tmp_path):
     (tmp_path / "search.yaml").write_text(f"checkpoint: {tmp_path / 'gone.pt'}\n")
     with pytest.raises(ConfigError, match="gone.pt"):
         retrain(RetrainConfig(search_dir=str(tmp_path), out_dir=str(tmp_path / "r")), log=None)
+
+
+def test_a_network_cut_off_mid_training_resumes_from_its_checkpoint(tmp_path, monkeypatch):
+    config = load_retrain_config(None, [f"out_dir={tmp_path}", "search_dir=null",
+                                        "baselines=[lraspp_mobilenetv3_small]", *RECIPE,
+                                        "recipe.train.iterations=4", "recipe.train.checkpoint_every=2",
+                                        "recipe.train.log_every=1"])
+    save = retrain_module.Trainer.save
+
+    def killed_after_the_first_checkpoint(self, iteration):
+        save(self, iteration)
+        raise KeyboardInterrupt("simulated kill")
+
+    monkeypatch.setattr(retrain_module.Trainer, "save", killed_after_the_first_checkpoint)
+    with pytest.raises(KeyboardInterrupt):
+        retrain(config, log=None)
+    assert not (tmp_path / "retrained.csv").exists()
+    monkeypatch.undo()
+    table = retrain(config, log=None)
+    assert table["status"].tolist() == ["ok"]
+    folder = tmp_path / "networks" / "lraspp_mobilenetv3_small"
+    assert pd.read_csv(folder / "log.csv")["iteration"].tolist() == [1, 2, 3, 4]
+    assert json.loads((folder / "run.json").read_text())["resumed_from_iteration"] == 2  # not trained again
