@@ -155,6 +155,7 @@ def _retrain(stages: dict, out: Path, log: Callable[[str], None]) -> tuple[str, 
 def _report(stages: dict, out: Path, log: Callable[[str], None]) -> tuple[str, None]:
     """front.csv, archive.csv and every figure the outputs allow."""
     from moseg import plot
+    from moseg.retrain import ok_searched
 
     search, retrained_csv = Path(stages["search"].out_dir), Path(stages["retrain"].out_dir) / "retrained.csv"
     written: list[Path] = []
@@ -167,13 +168,13 @@ def _report(stages: dict, out: Path, log: Callable[[str], None]) -> tuple[str, N
                                            objective_names={0: "1 - mIoU", 1: "latency objective"})
     if retrained_csv.exists():
         retrained = pd.read_csv(retrained_csv, dtype={"arch": str})
-        ok_searched = int(((retrained["kind"] == "searched") & (retrained["status"] == "ok")).sum())
-        if ok_searched:
+        searched = int(ok_searched(retrained).sum())
+        if searched:
             plot.pareto_networks(retrained).to_csv(out / "front.csv", index=False)
             written.append(out / "front.csv")
         if (retrained["status"] == "ok").any():
             written += plot.pareto_figure(retrained, out / "pareto")
-        if ok_searched >= 2:
+        if searched >= 2:
             written += plot.scratch_figure(retrained, out / "supernet_vs_scratch")
     log("report: " + (", ".join(p.name for p in written) or "nothing to report yet"))
     return "ran", None

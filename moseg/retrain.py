@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
+from torch.utils.data import Dataset
 from torch.utils.flop_counter import FlopCounterMode
 
 from moseg.candidates import EvaluationData
@@ -163,7 +164,7 @@ def retrain(config: RetrainConfig, log: Callable[[str], None] | None = print) ->
     out.mkdir(parents=True, exist_ok=True)
     config.latency.check()
     recipe = recipe_config(config, out / "networks" / "check", {}).data
-    build_dataset(recipe.dataset, recipe.root, config.test_split, **recipe.options)  # a bad split fails now
+    test_data = build_dataset(recipe.dataset, recipe.root, config.test_split, **recipe.options)  # fails now
     (out / "retrain.yaml").write_text(dump_yaml(config))
     say = log or (lambda message: None)
     space = None
@@ -182,7 +183,7 @@ def retrain(config: RetrainConfig, log: Callable[[str], None] | None = print) ->
             say(f"{network.name}: done before, skipped")
             continue
         say(f"{network.name} ({network.kind} {network.key}): training from scratch")
-        table.append(retrain_network(network, config, space, out / "networks" / network.name))
+        table.append(retrain_network(network, config, space, out / "networks" / network.name, test_data))
     result = pd.read_csv(out / "retrained.csv", dtype={"arch": str})
     summary = supernet_vs_scratch(result)
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -192,7 +193,8 @@ def retrain(config: RetrainConfig, log: Callable[[str], None] | None = print) ->
     return result
 
 
-def retrain_network(network: Network, config: RetrainConfig, space: dict | None, folder: Path) -> dict:
+def retrain_network(network: Network, config: RetrainConfig, space: dict | None, folder: Path,
+                    test_data: Dataset) -> dict:
     """Train one network from scratch, score it on val and test, time it and export it; its retrained.csv row
     (status `failed` with the error when anything fails). `space`: the search space options of a searched arch."""
     row = {"name": network.name, "kind": network.kind, "arch": network.key, "supernet_miou": network.supernet_miou,
@@ -207,7 +209,7 @@ def retrain_network(network: Network, config: RetrainConfig, space: dict | None,
         row["train_seconds"] = round(training_seconds(folder / "log.csv"), 1)
         net = trainer.net.eval()
         row["val_miou"] = val["model"]["miou"] if val else None
-        row["test_miou"] = _test_scores(trainer, config.test_split)["miou"]
+        row["test_miou"] = _test_scores(trainer, test_data, config.test_split)["miou"]
         latency = config.latency.measure(net)
         (folder / "latency.json").write_text(json.dumps(latency.to_dict(), indent=2) + "\n")
         row.update(latency_ms=round(latency.median_ms, 4), latency_p90_ms=round(latency.p90_ms, 4),
@@ -236,20 +238,24 @@ def training_seconds(log_csv: Path) -> float:
     return float(elapsed[run_ends].sum())
 
 
-def _test_scores(trainer: Trainer, split: str) -> dict:
-    """Scores of the trained network (its own BatchNorm statistics) on `split` of the recipe's dataset."""
+def _test_scores(trainer: Trainer, test_data: Dataset, split: str) -> dict:
+    """Scores of the trained network (its own BatchNorm statistics) on `test_data`, the recipe's `split`."""
     d, e = trainer.config.data, trainer.config.eval
-    test = build_dataset(d.dataset, d.root, split, **d.options)
-    data = EvaluationData.from_datasets(trainer.calibration_data, test, split=split, device=trainer.device,
+    data = EvaluationData.from_datasets(trainer.calibration_data, test_data, split=split, device=trainer.device,
                                         calib_images=1, batch_size=e.batch_size, seed=trainer.config.seed,
                                         workers=d.workers, amp=trainer.amp, channels_last=trainer.channels_last)
     return data.evaluate_network(trainer.net, recalibrate=False)
 
 
+def ok_searched(table: pd.DataFrame) -> pd.Series:
+    """Which rows of a retrained.csv table are searched networks retrained successfully."""
+    return (table["kind"] == "searched") & (table["status"] == "ok")
+
+
 def supernet_vs_scratch(table: pd.DataFrame) -> dict:
     """Kendall tau between supernet-estimated and from-scratch test mIoU over the ok searched networks: how
     far the one-shot ranking can be trusted (None with fewer than two networks)."""
-    ok = table[(table["kind"] == "searched") & (table["status"] == "ok")]
+    ok = table[ok_searched(table)]
     tau = kendall_tau(ok["supernet_miou"].to_numpy(float), ok["test_miou"].to_numpy(float)) if len(ok) >= 2 \
         else None
     return {"kendall_tau": None if tau is None or np.isnan(tau) else round(float(tau), 4), "n": int(len(ok))}
@@ -259,8 +265,7 @@ def summary_table(retrained: pd.DataFrame) -> str:
     """The retrained networks as a short text table, fastest first; `*` marks the searched front."""
     from moseg.plot import pareto_networks
 
-    ok_searched = (retrained["kind"] == "searched") & (retrained["status"] == "ok")
-    front = set(pareto_networks(retrained)["name"]) if ok_searched.any() else set()
+    front = set(pareto_networks(retrained)["name"]) if ok_searched(retrained).any() else set()
     lines = [f"{'network':<26} {'supernet mIoU':>13} {'test mIoU':>9} {'latency ms':>10} {'params k':>8} "
              f"{'MMACs':>7}  front"]
     for row in retrained.sort_values("latency_ms", na_position="last").itertuples():

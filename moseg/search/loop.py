@@ -171,16 +171,18 @@ def _iterate(archive: Archive, iteration: int, evaluate_fn: EvaluateFn, settings
     eval_seconds = time.perf_counter() - started
     names = {j: getattr(model, "chosen_", settings.surrogate) for j, model in models.items()}
     surrogates = " ".join(f"f{j}={name}" for j, name in names.items())
-    return (_stats_row(archive, iteration, ref, predict, surrogates, fit_seconds, search_seconds, eval_seconds),
-            _prediction_rows(archive.evaluated(iteration), iteration, predict, sorted(models)))
+    new = archive.evaluated(iteration)
+    predicted = predict(parse_vectors([r["x"] for r in new])) if new else None
+    return (_stats_row(archive, iteration, ref, predicted, surrogates, fit_seconds, search_seconds, eval_seconds),
+            _prediction_rows(new, iteration, predicted, sorted(models)))
 
 
-def _prediction_rows(new: list[dict], iteration: int, predict: Callable[[np.ndarray], np.ndarray],
+def _prediction_rows(new: list[dict], iteration: int, predicted: np.ndarray | None,
                      objectives: list[int]) -> list[dict]:
-    """predictions.csv rows: predicted and true value of each surrogate-predicted objective of each new row."""
+    """predictions.csv rows: predicted and true value of each surrogate-predicted objective of each new row
+    (`predicted`: the predictions of the new rows, one row each)."""
     if not new or not objectives:
         return []
-    predicted = predict(parse_vectors([r["x"] for r in new]))
     return [{"iteration": iteration, "x": r["x"], "objective": j, "predicted": float(predicted[i, j]),
              "true": r["f"][j]} for i, r in enumerate(new) for j in objectives]
 
@@ -248,13 +250,14 @@ def _expected_fit_warnings_silenced() -> Iterator[None]:
         yield
 
 
-def _stats_row(archive: Archive, iteration: int, ref: np.ndarray, predict: Callable[[np.ndarray], np.ndarray] | None,
+def _stats_row(archive: Archive, iteration: int, ref: np.ndarray, predicted: np.ndarray | None,
                surrogates: str, fit_seconds: float, search_seconds: float, eval_seconds: float = 0.0) -> dict:
-    """The statistics of one iteration; Kendall tau compares `predict` with the truth on its new points."""
+    """The statistics of one iteration; Kendall tau compares `predicted` (the predictions of the iteration's new
+    points, None for the design of experiments) with their true objectives."""
     new = archive.evaluated(iteration)
     taus = ""
-    if predict is not None and len(new) >= 2:
-        F_new, predicted = np.array([r["f"] for r in new]), predict(parse_vectors([r["x"] for r in new]))
+    if predicted is not None and len(new) >= 2:
+        F_new = np.array([r["f"] for r in new])
         taus = " ".join(f"{kendall_tau(F_new[:, j], predicted[:, j]):.3f}" for j in range(F_new.shape[1]))
     return {"iteration": iteration, "evaluations": len(archive.rows), "failed": _failed_count(archive),
             "new": _rows_of(archive, iteration), "hypervolume": hypervolume(archive.F(), ref), "kendall_tau": taus,
