@@ -7,7 +7,7 @@ scikit-learn: "Input X contains NaN.", "X has 5 features, but MLPSurrogate is ex
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
@@ -44,6 +44,25 @@ def clone_with_seed(estimator: BaseEstimator, seed: int) -> BaseEstimator:
     copy = clone(estimator)
     seeded = {key: seed for key in copy.get_params(deep=True) if key.split("__")[-1] == "random_state"}
     return copy.set_params(**seeded)
+
+
+def fit_each(models: Sequence[BaseEstimator], X: np.ndarray, y: np.ndarray,
+             subsets: Sequence[np.ndarray]) -> list[BaseEstimator]:
+    """models[g] fitted on rows subsets[g] of X, y, for every g (cross-validation folds, ensemble experts).
+
+    Models of one class that share every parameter but `random_state` are trained together when the class can
+    (a `fit_side_by_side` classmethod, as the torch MLPs have), at about the cost of one fit; the result is the
+    same as fitting each alone.
+    """
+    first = models[0]
+    if (hasattr(first, "fit_side_by_side") and all(type(model) is type(first) for model in models)
+            and all(_params_but_seed(model) == _params_but_seed(first) for model in models)):
+        return type(first).fit_side_by_side(models, X, y, subsets)
+    return [model.fit(X[rows], y[rows]) for model, rows in zip(models, subsets, strict=True)]
+
+
+def _params_but_seed(model: BaseEstimator) -> dict:
+    return {key: value for key, value in model.get_params(deep=False).items() if key != "random_state"}
 
 
 def fit_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:

@@ -7,7 +7,7 @@ from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import KFold
 
-from surrogates.base import check_query, check_training_data, clone_with_seed, draw_seeds
+from surrogates.base import check_query, check_training_data, clone_with_seed, draw_seeds, fit_each
 from surrogates.models.neural import MLPSurrogate
 from surrogates.registry import register_surrogate
 
@@ -47,8 +47,8 @@ class Ensemble(RegressorMixin, BaseEstimator):
         base = MLPSurrogate() if self.estimator is None else self.estimator
         fold_seed, *expert_seeds = draw_seeds(self.random_state, 1 + self.n_folds)
         folds = KFold(n_splits=self.n_folds, shuffle=True, random_state=fold_seed).split(X)
-        self.experts_ = [clone_with_seed(base, seed).fit(X[train], y[train])
-                         for seed, (train, _) in zip(expert_seeds, folds, strict=True)]
+        self.experts_ = fit_each([clone_with_seed(base, seed) for seed in expert_seeds], X, y,
+                                 [train for train, _ in folds])
         return self
 
     def predict(self, X: ArrayLike, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:

@@ -13,10 +13,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, RegressorMixin, clone
-from sklearn.metrics import make_scorer
-from sklearn.model_selection import KFold, cross_val_score
+from sklearn.model_selection import KFold
 
-from surrogates.base import check_query, check_training_data, clone_with_seed, draw_seeds
+from surrogates.base import check_query, check_training_data, clone_with_seed, draw_seeds, fit_each
 from surrogates.metrics import kendall_tau
 from surrogates.registry import make_surrogate, register_surrogate
 
@@ -63,9 +62,7 @@ class AdaptiveSwitching(RegressorMixin, BaseEstimator):
         fold_seed, *seeds = draw_seeds(self.random_state, 1 + len(candidates))
         seeded = {name: clone_with_seed(model, seed) for (name, model), seed in zip(candidates, seeds, strict=True)}
         folds = list(KFold(n_splits=self.n_folds, shuffle=True, random_state=fold_seed).split(X))
-        scorer = make_scorer(kendall_tau)
-        fold_scores = {name: cross_val_score(model, X, y, cv=folds, scoring=scorer, error_score="raise")
-                       for name, model in seeded.items()}
+        fold_scores = {name: self._fold_scores(model, X, y, folds) for name, model in seeded.items()}
         table = pd.DataFrame.from_dict(fold_scores, orient="index",
                                        columns=[f"fold_{k}" for k in range(1, self.n_folds + 1)])
         table["mean"], table["std"] = table.mean(axis=1), table.std(axis=1, ddof=0)
@@ -80,6 +77,13 @@ class AdaptiveSwitching(RegressorMixin, BaseEstimator):
         """Predictions of the chosen, refitted candidate."""
         X = check_query(self, X)
         return self.best_estimator_.predict(X)
+
+    @staticmethod
+    def _fold_scores(model: BaseEstimator, X: np.ndarray, y: np.ndarray,
+                     folds: list[tuple[np.ndarray, np.ndarray]]) -> list[float]:
+        """Kendall tau on each held-out fold of a clone of `model` fitted on the other folds."""
+        fitted = fit_each([clone(model) for _ in folds], X, y, [train for train, _ in folds])
+        return [kendall_tau(y[test], expert.predict(X[test])) for expert, (_, test) in zip(fitted, folds, strict=True)]
 
     def _named_candidates(self) -> list[tuple[str, BaseEstimator]]:
         if self.candidates is None:

@@ -1,4 +1,5 @@
-"""Behaviour specific to single models: RankNet's loss, RBF interpolation, the GP's hyper-parameter subset."""
+"""Behaviour specific to single models: RankNet's loss, torch models fitted side by side, RBF interpolation, the GP's
+hyper-parameter subset."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import numpy as np
 import pytest
 import torch
 from gene_problems import mutants
+from sklearn.base import clone
 
-from surrogates import GPSurrogate, RankNetSurrogate, RBFSurrogate
+from surrogates import GPSurrogate, MLPSurrogate, RankNetSurrogate, RBFSurrogate
+from surrogates.base import clone_with_seed, fit_each
 from surrogates.metrics import kendall_tau
 from surrogates.models.neural import pairwise_ranking_loss
 
@@ -59,3 +62,29 @@ def test_gp_standard_deviation_grows_away_from_the_data():
     assert far_std.shape == far_mean.shape == (2500,)
     assert far_std.mean() > 2 * near_std.mean()
     np.testing.assert_array_equal(mean, model.predict(near))
+
+
+@pytest.mark.parametrize("model", [MLPSurrogate(n_steps=80, batch_size=16),
+                                   RankNetSurrogate(n_steps=80, batch_size=40)])
+def test_torch_models_fitted_side_by_side_equal_each_fitted_alone(model):
+    """Subsets of different sizes (some below the batch size) whose one-hot encodings differ in width."""
+    rng = np.random.default_rng(0)
+    genes = rng.integers(0, 4, size=(60, 5))
+    target = np.sin(genes).sum(axis=1) + rng.normal(scale=0.1, size=60)
+    subsets = [np.arange(60), np.arange(35), np.flatnonzero(genes[:, 0] != 3), np.arange(10, 60, 2)]
+    models = [clone_with_seed(model, seed) for seed in (0, 1, 2, 2)]
+    together = fit_each(models, genes, target, subsets)
+    assert [len(m.encoder_.get_feature_names_out()) for m in together] == [20, 20, 19, 20]
+    for fitted, rows, seed in zip(together, subsets, (0, 1, 2, 2), strict=True):
+        alone = clone_with_seed(model, seed).fit(genes[rows], target[rows])
+        np.testing.assert_allclose(fitted.predict(genes), alone.predict(genes), atol=1e-4)
+
+
+def test_fit_each_fits_models_that_differ_beyond_their_seed_one_by_one():
+    rng = np.random.default_rng(0)
+    genes, target = rng.integers(0, 4, size=(40, 5)), rng.normal(size=40)
+    models = [MLPSurrogate(n_steps=20, random_state=0), MLPSurrogate(n_steps=40, random_state=0)]
+    fitted = fit_each(models, genes, target, [np.arange(30), np.arange(10, 40)])
+    for model, rows in zip(fitted, [np.arange(30), np.arange(10, 40)], strict=True):
+        alone = clone(model).fit(genes[rows], target[rows])
+        np.testing.assert_array_equal(model.predict(genes), alone.predict(genes))
