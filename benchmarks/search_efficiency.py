@@ -149,17 +149,38 @@ def main() -> None:
         for row in Parallel(n_jobs=args.jobs, return_as="generator_unordered")(
                 delayed(run_one)(*job, args.out, args.surrogate) for job in todo):
             results.append(row)
-    table = pd.DataFrame(results.rows()).astype({"budget": int, "hv_ratio": float})
-    table = table[table["problem"].isin(args.problems) & table["method"].isin(args.methods)]
+    table = pd.DataFrame(results.rows()).astype({"budget": int, "seed": int, "hv_ratio": float})
+    table = table[table["problem"].isin(args.problems) & table["method"].isin(args.methods)
+                  & table["budget"].isin(args.budgets)]
     summary = table.groupby(["problem", "budget", "method"])["hv_ratio"].agg(["median", "min", "count"])
-    cells = summary.apply(lambda r: f"{r['median']:.4f} / {r['min']:.4f} ({int(r['count'])})", axis=1)
+    print_table("Hypervolume ratio found / exact: median / worst over seeds (runs)",
+                summary.apply(lambda r: f"{r['median']:.4f} / {r['min']:.4f} ({int(r['count'])})", axis=1))
+    if {"random", "nsga2"} <= set(table["method"]):
+        print_table("Seeds on which the surrogate variant beats both random search and NSGA-II (seeds with all "
+                    "three)", paired_wins(table))
+
+
+def paired_wins(table: pd.DataFrame) -> pd.Series:
+    """Per (problem, budget, surrogate method): 'wins/seeds', a win being a higher ratio than random search's and
+    NSGA-II's on the same seed."""
+    wide = table.pivot_table(index=["problem", "budget", "seed"], columns="method", values="hv_ratio")
+    rows = {}
+    for method in (m for m in wide.columns if m.startswith("surrogate-")):
+        paired = wide[[method, "random", "nsga2"]].dropna()
+        wins = paired[method].gt(paired[["random", "nsga2"]].max(axis=1))
+        for key, won in wins.groupby(level=["problem", "budget"]):
+            rows[(*key, method)] = f"{int(won.sum())}/{len(won)}"
+    return pd.Series(rows).rename_axis(["problem", "budget", "method"])
+
+
+def print_table(title: str, cells: pd.Series) -> None:
+    """A markdown table of `cells` (indexed by problem, budget, method), one column per method."""
     wide = cells.unstack("method")
-    print("\nHypervolume ratio found / exact: median / worst over seeds (runs)\n")
+    print(f"\n{title}\n")
     print("| problem | budget | " + " | ".join(wide.columns) + " |")
     print("|---|---|" + "---|" * len(wide.columns))
     for (problem, budget), row in wide.iterrows():
         print(f"| {problem} | {budget} | " + " | ".join(str(v) for v in row) + " |")
-
 
 if __name__ == "__main__":
     main()
