@@ -22,6 +22,7 @@ from torch.utils.data import Dataset, Subset
 from moseg.config import from_dict
 from moseg.data import build_dataset
 from moseg.data.loader import eval_loader
+from moseg.devices import resolve_device
 from moseg.evaluate import evaluate, recalibrate_bn
 from moseg.space import Arch, SearchSpace
 from moseg.supernet import Supernet
@@ -130,7 +131,7 @@ class CandidateEvaluator:
         split = split or data.val_split
         if split is None:
             raise ValueError(f"{path} was trained without a validation split; pass split=")
-        device = torch.device(device)
+        device = resolve_device(device)
         supernet = Supernet(SearchSpace(**config.model.space), state["num_classes"])
         supernet.load_state_dict(state["model"])
         options = {"calib_images": config.eval.calib_images, "calib_batch_size": config.eval.calib_batch_size,

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from moseg.config import non_negative, positive
+from moseg.devices import device_name, resolve_device
 from moseg.provenance import device_info
 from moseg.supernet.network import set_final_upsample
 
@@ -41,21 +42,6 @@ class LatencyResult:
         return asdict(self)
 
 
-def _parse_device(device: str | torch.device) -> torch.device:
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(f"device = {device!r} is not a device string; expected 'cpu', 'cuda' or 'cuda:N'") from err
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"device = {device!r}: expected 'cpu', 'cuda' or 'cuda:N'")
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"device = {device!r} but no CUDA GPU is available here; use device='cpu'")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ValueError(f"device = {device!r} but only {torch.cuda.device_count()} GPU(s) are visible")
-    return dev
-
-
 def _parse_dtype(dtype: str | torch.dtype, dev: torch.device) -> torch.dtype:
     names = {v: k for k, v in DTYPES.items()}
     if isinstance(dtype, str):
@@ -74,7 +60,7 @@ def check_settings(device: str | torch.device, dtype: str | torch.dtype, mode: s
     this machine cannot run), so a long measurement job fails before it starts."""
     if mode not in MODES:
         raise ValueError(f"mode = {mode!r}, expected one of {list(MODES)}")
-    dev = _parse_device(device)
+    dev = resolve_device(device, allow_auto=False)
     if mode == "cuda_graph" and dev.type != "cuda":
         raise ValueError(f"mode = 'cuda_graph' needs a CUDA device, got device = {str(device)!r}")
     return dev, _parse_dtype(dtype, dev)
@@ -253,7 +239,7 @@ class LatencySettings:
     network of a comparison (searched or hand-designed) is measured the same way."""
 
     resolution: tuple[int, int] = (360, 480)  # input height, width
-    device: str = "cpu"
+    device: str = field(default="cpu", metadata=device_name(allow_auto=False))
     dtype: str = "float32"
     mode: str = "eager"
     batch: int = field(default=1, metadata=positive())

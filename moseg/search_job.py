@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from moseg.config import ConfigError, check, choices, dump_yaml, load_config, non_negative, positive
+from moseg.devices import device_name, resolve_device
 from moseg.latency import LatencySettings
 from moseg.search import PRESCREENERS, SearchResult, run_search
 from moseg.search.vectors import check_bounds
@@ -38,7 +39,7 @@ class LatencyObjective(LatencySettings):
 class SearchJobConfig:
     checkpoint: str = "runs/supernet/checkpoint.pt"  # written by `moseg train-supernet`
     out_dir: str = "runs/search"
-    device: str = "auto"  # where candidates are scored; auto: cuda when available
+    device: str = field(default="auto", metadata=device_name())  # where candidates are scored; auto: cuda if any
     data_root: str | None = None  # overrides the dataset folder stored in the checkpoint
     split: str | None = None  # validation split (default: the checkpoint's, i.e. search_val)
     seed: int = 0
@@ -60,7 +61,6 @@ def load_search_config(path: str | Path | None, overrides: list[str] = ()) -> Se
 def search_supernet(config: SearchJobConfig) -> SearchResult:
     """Run (or resume) the search the config describes; writes search.yaml beside the search outputs."""
     from moseg.candidates import CandidateEvaluator
-    from moseg.train.distributed import resolve_device
 
     if not Path(config.checkpoint).is_file():
         raise ConfigError(f"checkpoint = {config.checkpoint!r} does not exist; train a supernet first "

@@ -13,6 +13,7 @@ from typing import Literal
 
 from moseg.config import ConfigError, check, choices, fraction, load_config, non_negative, positive
 from moseg.data import DATASETS
+from moseg.devices import device_name
 from moseg.zoo import BASELINES
 
 
@@ -89,7 +90,7 @@ class EvalConfig:
 class TrainConfig:
     seed: int = 0
     out_dir: str = "runs/supernet"
-    device: str = "auto"  # auto: cuda:LOCAL_RANK when a GPU exists, else cpu
+    device: str = field(default="auto", metadata=device_name())  # auto: cuda:LOCAL_RANK when a GPU exists, else cpu
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
@@ -122,8 +123,6 @@ def check_train_config(config: TrainConfig) -> TrainConfig:
         raise ConfigError(f"data.scale_range = {list(d.scale_range)}: expected 0 < low <= high")
     if min(d.crop_size) < 1:
         raise ConfigError(f"data.crop_size = {list(d.crop_size)}: expected positive height and width")
-    if config.device != "auto" and not (config.device == "cpu" or config.device.startswith("cuda")):
-        raise ConfigError(f"device = {config.device!r}: expected 'auto', 'cpu', 'cuda' or 'cuda:N'")
     if config.model.arch is not None and config.model.baseline is not None:
         raise ConfigError(f"model.arch and model.baseline = {config.model.baseline!r} are both set; a standalone "
                           "run trains one network: give one of them")

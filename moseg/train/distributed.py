@@ -24,19 +24,6 @@ class ProcessInfo:
         return self.world_size > 1
 
 
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    """'auto' is this process's GPU (cuda:LOCAL_RANK) when there is one, else the CPU."""
-    if name == "auto":
-        return torch.device("cuda", local_rank) if torch.cuda.is_available() else torch.device("cpu")
-    device = torch.device(name)
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"device = {name!r} but no CUDA GPU is available here; use 'cpu' or 'auto'")
-        if device.index is None:
-            device = torch.device("cuda", local_rank)
-    return device
-
-
 def init_from_env(device: torch.device) -> ProcessInfo:
     """Join the process group that `torchrun` describes in the environment (WORLD_SIZE, RANK, LOCAL_RANK,
     MASTER_ADDR/PORT); a plain `python` launch is one process and needs no group."""

@@ -32,12 +32,13 @@ from moseg.csvlog import CsvLog
 from moseg.data import TrainTransform, build_dataset
 from moseg.data.balance import median_frequency_weights
 from moseg.data.loader import train_loader
+from moseg.devices import resolve_device
 from moseg.provenance import device_info, versions
 from moseg.space import Arch, SearchSpace
 from moseg.supernet import Supernet
 from moseg.train.checkpoint import load_checkpoint, restore_rng, save_checkpoint
 from moseg.train.config import RESUMABLE_CHANGES, TrainConfig
-from moseg.train.distributed import ProcessInfo, barrier, init_from_env, resolve_device, shutdown
+from moseg.train.distributed import ProcessInfo, barrier, init_from_env, shutdown
 from moseg.train.losses import distillation_loss, segmentation_loss
 from moseg.train.optim import build_optimizer, build_scheduler
 from moseg.zoo import build_baseline
@@ -82,7 +83,7 @@ class Trainer:
         if self.checkpoint_path.exists() and not resume:
             raise FileExistsError(f"{self.checkpoint_path} exists: pass --resume (resume=True) to continue that "
                                   "run, or choose another out_dir")
-        self.device = resolve_device(config.device, int(os.environ.get("LOCAL_RANK", "0")))
+        self.device = resolve_device(config.device, local_rank=int(os.environ.get("LOCAL_RANK", "0")))
         self.amp = self._amp_dtype()
         self.channels_last = self.device.type == "cuda" if config.train.channels_last is None \
             else config.train.channels_last
