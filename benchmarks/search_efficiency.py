@@ -19,6 +19,7 @@ Hypervolume ratio = found / exact, both against the exact front's nadir + 10 % o
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 import warnings
@@ -158,6 +159,10 @@ def main() -> None:
     if {"random", "nsga2"} <= set(table["method"]):
         print_table("Seeds on which the surrogate variant beats both random search and NSGA-II (seeds with all "
                     "three)", paired_wins(table))
+    short = short_infills(args.out, table)
+    if len(short):
+        print_table("In-fill iterations that evaluated fewer than n_infill new vectors: short / all (runs); each "
+                    "run's last iteration, which the budget may cut, left out; only runs whose folder is there", short)
 
 
 def paired_wins(table: pd.DataFrame) -> pd.Series:
@@ -171,6 +176,25 @@ def paired_wins(table: pd.DataFrame) -> pd.Series:
         for key, won in wins.groupby(level=["problem", "budget"]):
             rows[(*key, method)] = f"{int(won.sum())}/{len(won)}"
     return pd.Series(rows).rename_axis(["problem", "budget", "method"])
+
+
+def short_infills(out: Path, table: pd.DataFrame) -> pd.Series:
+    """Per (problem, budget, surrogate method): 'short/all (runs)' over the in-fill iterations of the runs whose
+    folder is still under OUT/runs. A short iteration found fewer unevaluated candidates than n_infill; it shows
+    how often the optimiser's final population had (almost) nothing new to offer."""
+    counts: dict[tuple, list[int]] = {}
+    for run in table[table["method"].str.startswith("surrogate-")].itertuples():
+        folder = out / "runs" / f"{run.problem}_{run.method}_{run.budget}_{run.seed}"
+        if not (folder / "stats.csv").exists():
+            continue
+        n_infill = json.loads((folder / "config.json").read_text())["settings"]["n_infill"]
+        new = pd.read_csv(folder / "stats.csv")["new"].iloc[1:-1]
+        tally = counts.setdefault((run.problem, run.budget, run.method), [0, 0, 0])
+        tally[0] += int((new < n_infill).sum())
+        tally[1] += len(new)
+        tally[2] += 1
+    cells = {key: f"{short}/{total} ({runs})" for key, (short, total, runs) in counts.items()}
+    return pd.Series(cells, dtype=object).rename_axis(["problem", "budget", "method"]) if cells else pd.Series()
 
 
 def print_table(title: str, cells: pd.Series) -> None:
