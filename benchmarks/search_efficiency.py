@@ -106,10 +106,15 @@ PROBLEMS: dict[str, Callable[[], Benchmark]] = {
 }
 
 
+def run_folder(out: Path, problem_name: str, method: str, budget: int, seed: int) -> Path:
+    """The output folder of one run of (problem, method, budget, seed)."""
+    return out / "runs" / f"{problem_name}_{method}_{budget}_{seed}"
+
+
 def run_one(problem_name: str, method: str, budget: int, seed: int, out: Path, surrogate: str) -> dict:
     """One search; its hypervolume ratio against the exact front."""
     problem = PROBLEMS[problem_name]()
-    folder = out / "runs" / f"{problem_name}_{method}_{budget}_{seed}"
+    folder = run_folder(out, problem_name, method, budget, seed)
     common = {"seed": seed, "out_dir": folder, "n_doe": min(100, budget // 2), "canonicalize": problem.canonicalize}
     started = time.perf_counter()
     with warnings.catch_warnings():
@@ -182,19 +187,20 @@ def short_infills(out: Path, table: pd.DataFrame) -> pd.Series:
     """Per (problem, budget, surrogate method): 'short/all (runs)' over the in-fill iterations of the runs whose
     folder is still under OUT/runs. A short iteration found fewer unevaluated candidates than n_infill; it shows
     how often the optimiser's final population had (almost) nothing new to offer."""
-    counts: dict[tuple, list[int]] = {}
+    tallies = []
     for run in table[table["method"].str.startswith("surrogate-")].itertuples():
-        folder = out / "runs" / f"{run.problem}_{run.method}_{run.budget}_{run.seed}"
+        folder = run_folder(out, run.problem, run.method, run.budget, run.seed)
         if not (folder / "stats.csv").exists():
             continue
         n_infill = json.loads((folder / "config.json").read_text())["settings"]["n_infill"]
         new = pd.read_csv(folder / "stats.csv")["new"].iloc[1:-1]
-        tally = counts.setdefault((run.problem, run.budget, run.method), [0, 0, 0])
-        tally[0] += int((new < n_infill).sum())
-        tally[1] += len(new)
-        tally[2] += 1
-    cells = {key: f"{short}/{total} ({runs})" for key, (short, total, runs) in counts.items()}
-    return pd.Series(cells, dtype=object).rename_axis(["problem", "budget", "method"]) if cells else pd.Series()
+        tallies.append({"problem": run.problem, "budget": run.budget, "method": run.method,
+                        "short": int((new < n_infill).sum()), "all": len(new)})
+    if not tallies:
+        return pd.Series(dtype=object)
+    grouped = pd.DataFrame(tallies).groupby(["problem", "budget", "method"])
+    sums, runs = grouped[["short", "all"]].sum(), grouped.size()
+    return sums["short"].astype(str) + "/" + sums["all"].astype(str) + " (" + runs.astype(str) + ")"
 
 
 def print_table(title: str, cells: pd.Series) -> None:
