@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import markdown_table
 import numpy as np
 import pandas as pd
 import sklearn
@@ -214,11 +215,8 @@ def mean_std_table(rows: pd.DataFrame, metric: str, index: str, percent: bool = 
 
 
 def markdown(frame: pd.DataFrame, index_name: str) -> str:
-    header = f"| {index_name} | " + " | ".join(f"n={c}" if isinstance(c, int | np.integer) else str(c)
-                                               for c in frame.columns) + " |"
-    lines = [header, "|" + "---|" * (len(frame.columns) + 1)]
-    lines += [f"| {idx} | " + " | ".join(str(v) for v in row) + " |" for idx, row in frame.iterrows()]
-    return "\n".join(lines)
+    """A markdown table whose integer columns (training-set sizes) are headed n=SIZE."""
+    return markdown_table.markdown(frame, index_name, lambda c: f"n={c}" if isinstance(c, int | np.integer) else str(c))
 
 
 # --------------------------------------------------------------------------------------------- sections

@@ -31,7 +31,8 @@ from moseg.supernet.supernet import ArchLike
 
 @dataclass(frozen=True)
 class CandidateScore:
-    """One arch's validation scores with inherited weights, and the seconds its evaluation took."""
+    """One arch's validation scores with inherited weights, and the seconds its evaluation took: in all, and
+    split into extracting the sub-network, recalibrating its BatchNorm and the validation pass."""
 
     arch: Arch
     miou: float
@@ -39,6 +40,9 @@ class CandidateScore:
     per_class_iou: list[float]
     seconds: float
     split: str
+    extract_seconds: float = float("nan")
+    calibrate_seconds: float = float("nan")
+    validate_seconds: float = float("nan")
 
 
 def calibration_subset(dataset: Dataset, images: int, seed: int) -> Subset:
@@ -85,13 +89,17 @@ class EvaluationData:
 
 
     def evaluate_network(self, net: nn.Module, recalibrate: bool = True) -> dict:
-        """`moseg.evaluate.evaluate` of `net` on the validation batches, after BN recalibration if asked."""
+        """`moseg.evaluate.evaluate` of `net` on the validation batches, after BN recalibration if asked; with
+        the seconds of each step (`calibrate_seconds`, `validate_seconds`)."""
         if self.channels_last:
             net = net.to(memory_format=torch.channels_last)
         with autocast(self.device, self.amp):
+            start = time.perf_counter()
             if recalibrate:
                 recalibrate_bn(net, self.calibration, len(self.calibration))
-            return evaluate(net, self.validation, num_classes=self.num_classes)
+            calibrated = time.perf_counter()
+            result = evaluate(net, self.validation, num_classes=self.num_classes)
+        return {**result, "calibrate_seconds": calibrated - start, "validate_seconds": time.perf_counter() - calibrated}
 
 
 class CandidateEvaluator:
@@ -105,9 +113,12 @@ class CandidateEvaluator:
         start = time.perf_counter()
         if not isinstance(arch, Arch):
             arch = self.supernet.space.decode(arch)
-        result = self.data.evaluate_network(self.supernet.extract(arch))
+        net = self.supernet.extract(arch)
+        extracted = time.perf_counter()
+        result = self.data.evaluate_network(net)
         return CandidateScore(arch, result["miou"], result["pixel_acc"], result["per_class_iou"],
-                              time.perf_counter() - start, self.data.split)
+                              time.perf_counter() - start, self.data.split, extracted - start,
+                              result["calibrate_seconds"], result["validate_seconds"])
 
     def evaluate(self, archs: Sequence[ArchLike] | np.ndarray) -> list[CandidateScore]:
         """Score every arch (Arch objects or gene vectors, one per row) in order."""
@@ -135,7 +146,8 @@ class CandidateEvaluator:
         supernet = Supernet(SearchSpace(**config.model.space), state["num_classes"])
         supernet.load_state_dict(state["model"])
         options = {"calib_images": config.eval.calib_images, "calib_batch_size": config.eval.calib_batch_size,
-                   "batch_size": config.eval.batch_size, "seed": config.seed, **kw}
+                   "batch_size": config.eval.batch_size, "seed": config.seed,
+                   "channels_last": config.train.channels_last is not False, **kw}  # as the supernet trained
         evaluation = EvaluationData.from_datasets(
             build_dataset(data.dataset, root, data.train_split, **data.options),
             build_dataset(data.dataset, root, split, **data.options), split=split, device=device, **options)

@@ -9,6 +9,8 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+import torch
+
 from moseg.config import ConfigError
 from moseg.space import SearchSpace, count_flops, count_params
 
@@ -22,6 +24,17 @@ def resolution(text: str) -> tuple[int, int]:
     if height < 1 or width < 1:
         raise argparse.ArgumentTypeError(f"resolution {text!r}: height and width must be positive")
     return height, width
+
+
+def positive_int(text: str) -> int:
+    """Parse a positive integer argument."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive integer")
+    return value
 
 
 def bad_input_exits_2(command: str, errors: tuple[type[Exception], ...] = (ValueError,)
@@ -166,6 +179,9 @@ def add_config_arguments(command: argparse.ArgumentParser, run: Callable[[argpar
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="moseg", description=__doc__)
+    parser.add_argument("--threads", type=positive_int, default=None,
+                        help="torch CPU threads (default: OMP_NUM_THREADS if set, else 1 for demo and one per "
+                             "core for the other commands)")
     sub = parser.add_subparsers(dest="command", required=True)
     space = sub.add_parser("space", help="summarise the search space and sample networks from it")
     space.add_argument("--sample", type=int, default=5, help="number of sampled networks to list (default 5)")
@@ -213,7 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Supernet, search, retraining and figures on synthetic scenes (moseg/demo.py); outputs in "
                     "runs/demo unless out_dir=DIR is given. Any key can be overridden, e.g. search.budget=30.")
     demo.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="settings overriding the demo's")
-    demo.set_defaults(func=cmd_demo)
+    # one thread: the demo's small tensors ran faster on 1 thread than on 2 of 2 idle cores, and a busy machine
+    # cannot slow it down through threads waiting on one another (benchmarks/RESULTS.md)
+    demo.set_defaults(func=cmd_demo, default_threads=1)
     plot = sub.add_parser("plot", help="paper figures (PNG and PDF) from the CSV outputs",
                           description="pareto: retrained.csv; predictions: predictions.csv; scratch: retrained.csv; "
                                       "fronts: LABEL=front.csv ...; hypervolume: LABEL=archive.csv ... (a bare PATH "
@@ -225,9 +243,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def set_cpu_threads(threads: int | None, default: int | None) -> None:
+    """torch's CPU threads: `threads` if given, else OMP_NUM_THREADS if set (torch read it at import), else the
+    command's `default` (None: torch's own, one per core)."""
+    if threads is None and (os.environ.get("OMP_NUM_THREADS") or default is None):
+        return
+    torch.set_num_threads(threads or default)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    previous = torch.get_num_threads()
+    set_cpu_threads(args.threads, getattr(args, "default_threads", None))
+    try:
+        return args.func(args)
+    finally:
+        torch.set_num_threads(previous)  # a caller in the same process keeps its own setting
 
 
 if __name__ == "__main__":

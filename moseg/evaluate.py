@@ -21,11 +21,14 @@ def confusion_matrix(pred: torch.Tensor, target: torch.Tensor, num_classes: int,
     if pred.shape != target.shape:
         raise ValueError(f"pred shape {tuple(pred.shape)} differs from target shape {tuple(target.shape)}")
     valid = target != ignore_index
-    target, pred = target[valid].long(), pred[valid].long()
-    if target.numel() and (target.min() < 0 or target.max() >= num_classes):
-        bad = target[(target < 0) | (target >= num_classes)][0].item()
+    outside = valid & ((target < 0) | (target >= num_classes))
+    if outside.any():
+        bad = target[outside][0].item()
         raise ValueError(f"label {bad} is outside [0, {num_classes}) and is not the ignore index {ignore_index}")
-    return torch.bincount(target * num_classes + pred, minlength=num_classes**2).reshape(num_classes, num_classes)
+    # ignored pixels go to one extra bin, cut off below: no masked copies of the (large) label and prediction
+    cells = torch.where(valid, target.long() * num_classes + pred.long(), num_classes**2)
+    counts = torch.bincount(cells.flatten(), minlength=num_classes**2 + 1)
+    return counts[: num_classes**2].reshape(num_classes, num_classes)
 
 
 def scores(confusion: torch.Tensor) -> dict:

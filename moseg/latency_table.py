@@ -21,12 +21,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from tqdm import tqdm
 
 from moseg.csvlog import CsvLog
 from moseg.latency import check_settings, measure_latency
 from moseg.provenance import device_info
 from moseg.space import SearchSpace
-from moseg.space.arch import Arch, Block, ConvBlock
+from moseg.space.arch import Arch, Block, Branch, ConvBlock
 from moseg.supernet import Supernet
 from moseg.supernet.network import SegmentationNetwork, upsample
 
@@ -118,6 +119,70 @@ def part_modules(net: SegmentationNetwork, arch: Arch, num_classes: int, resolut
     return list(_walk(arch, num_classes, resolution, final_upsample, net))
 
 
+def covering_archs(space: SearchSpace) -> list[Arch]:
+    """A few archs that together hold every part an arch of `space` can have: each block configuration at each
+    width of each branch, every pair of adjacent branch widths (transitions), every branch width with every 1/8
+    width (fusions), every stem and head width with every 1/8 width. Timing their parts fills the table for the
+    whole space, so a search only looks latencies up. Built greedily: each arch is made around the first part
+    still missing, then filled with as many other missing parts as fit (about 45 archs for the default space)."""
+    configs, widths, depth = space.block_configs(), space.branch_widths, space.max_depth
+    branches = range(space.num_branches)
+    missing = {("block", b, i, c) for b in branches for i in range(len(widths[b])) for c in range(len(configs))}
+    missing |= {("stem", s, i) for s in range(len(space.stem_widths)) for i in range(len(widths[0]))}
+    missing |= {("head", i, h) for i in range(len(widths[0])) for h in range(len(space.head_widths))}
+    missing |= {("transition", b, p, q) for b in branches[1:] for p in range(len(widths[b - 1]))
+                for q in range(len(widths[b]))}
+    missing |= {("fuse", b, q, i) for b in branches[1:] for q in range(len(widths[b])) for i in range(len(widths[0]))}
+    archs = []
+    while missing:
+        width_of, stem, head = _forced_choices(min(missing))
+        for b in branches:
+            if b not in width_of:
+                gains = [_missing_parts_with(missing, b, i, width_of, len(configs)) for i in range(len(widths[b]))]
+                width_of[b] = gains.index(max(gains))
+        hr = width_of[0]
+        stem = stem if stem is not None else next(
+            (s for s in range(len(space.stem_widths)) if ("stem", s, hr) in missing), 0)
+        head = head if head is not None else next(
+            (h for h in range(len(space.head_widths)) if ("head", hr, h) in missing), 0)
+        covered = {("stem", stem, hr), ("head", hr, head)}
+        arch_branches = []
+        for b in branches:
+            chosen = sorted(c for c in range(len(configs)) if ("block", b, width_of[b], c) in missing)[:depth] or [0]
+            covered |= {("block", b, width_of[b], c) for c in chosen}
+            if b:
+                covered |= {("transition", b, width_of[b - 1], width_of[b]), ("fuse", b, width_of[b], hr)}
+            arch_branches.append(Branch(widths[b][width_of[b]], tuple(configs[c] for c in chosen),
+                                        0 if b else None))
+        archs.append(Arch(space.stem_widths[stem], space.head_widths[head], tuple(arch_branches)))
+        missing -= covered
+    return archs
+
+
+def _missing_parts_with(missing: set, b: int, i: int, width_of: dict[int, int], n_configs: int) -> int:
+    """How many missing parts of `covering_archs` branch b at width index i would add, given the widths chosen."""
+    blocks = sum(("block", b, i, c) in missing for c in range(n_configs))
+    links = [("transition", b, width_of.get(b - 1), i), ("fuse", b, i, width_of.get(0))] if b else []
+    return blocks + sum(link in missing for link in links)
+
+
+def _forced_choices(item: tuple) -> tuple[dict[int, int], int | None, int | None]:
+    """The branch width indices (by branch), stem and head width indices that an arch must have to hold the
+    part `item` of `covering_archs`."""
+    kind, *values = item
+    if kind == "block":
+        return {values[0]: values[1]}, None, None
+    if kind == "stem":
+        return {0: values[1]}, values[0], None
+    if kind == "head":
+        return {0: values[0]}, None, values[1]
+    if kind == "transition":
+        b, p, q = values
+        return {b - 1: p, b: q}, None, None
+    b, q, hr = values  # fuse, of a lower branch b >= 1
+    return {b: q, 0: hr}, None, None
+
+
 def protocol_id(protocol: dict) -> str:
     """Short stable hash of a protocol: rows measured under another protocol never mix into a table."""
     return hashlib.sha256(json.dumps(protocol, sort_keys=True).encode()).hexdigest()[:12]
@@ -154,10 +219,12 @@ class LatencyTable:
         """This protocol's rows by part key."""
         return dict(self._entries)
 
-    def fill(self, archs: Sequence[Arch | np.ndarray]) -> int:
-        """Measure the parts of `archs` missing from the table; returns how many were measured."""
+    def fill(self, archs: Sequence[Arch | np.ndarray], progress: bool = False) -> int:
+        """Measure the parts of `archs` missing from the table (with a progress bar over the archs if asked);
+        returns how many were measured. Each part is appended to the CSV as it is timed, so a killed fill
+        resumes where it stopped."""
         measured, supernet = 0, None
-        for arch in archs:
+        for arch in tqdm(archs, desc="latency table", unit="arch", disable=not progress, dynamic_ncols=True):
             arch = self._as_arch(arch)
             if all(part.key in self._entries for part in network_parts(arch, self.num_classes, self.resolution,
                                                                        self.final_upsample)):
@@ -171,6 +238,11 @@ class LatencyTable:
                     self._entries[part.key] = row
                     measured += 1
         return measured
+
+    def fill_space(self, progress: bool = True) -> int:
+        """Measure every part that any arch of the space can have (`covering_archs`) and is not in the table yet,
+        so that `predict` answers for every arch afterwards; returns how many parts were measured."""
+        return self.fill(covering_archs(self.space), progress)
 
     def part_ms(self, arch: Arch | np.ndarray) -> list[tuple[Part, float]]:
         """Each part of `arch` with its median table latency; KeyError names the parts not in the table."""

@@ -173,7 +173,12 @@ def _report(stages: dict, out: Path, log: Callable[[str], None]) -> tuple[str, N
             plot.pareto_networks(retrained).to_csv(out / "front.csv", index=False)
             written.append(out / "front.csv")
         if (retrained["status"] == "ok").any():
-            written += plot.pareto_figure(retrained, out / "pareto")
+            summary_path = retrained_csv.parent / "summary.json"
+            summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+            written += plot.pareto_figure(
+                retrained, out / "pareto", title=summary.get("data_protocol"),
+                latency_label="latency (ms)" + (f"\n{summary['latency_protocol']}" if "latency_protocol" in summary
+                                                else ""))
         if searched >= 2:
             written += plot.scratch_figure(retrained, out / "supernet_vs_scratch")
     log("report: " + (", ".join(p.name for p in written) or "nothing to report yet"))

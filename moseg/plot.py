@@ -104,10 +104,12 @@ def pareto_networks(retrained: Table) -> pd.DataFrame:
     return searched.iloc[keep].sort_values(["latency_ms", "test_miou"], ignore_index=True)
 
 
-def pareto_figure(retrained: Table, out: str | Path, *, title: str | None = None) -> list[Path]:
+def pareto_figure(retrained: Table, out: str | Path, *, title: str | None = None,
+                  latency_label: str = "latency (ms)") -> list[Path]:
     """Test mIoU (%) against latency (ms) of the retrained networks (`retrained.csv`): every ok searched network,
     the non-dominated ones joined by a step line and labelled with their names, and each baseline with its own
-    larger marker, named in the legend. Shows what the search found against hand-designed networks."""
+    larger marker, named in the legend. Shows what the search found against hand-designed networks. A paper's
+    figure names the data protocol in `title` and the latency protocol in `latency_label`."""
     table = _retrained(retrained, ("test_miou", "latency_ms"))
     searched, front = _searched(table), pareto_networks(table)
     baselines = table[table["kind"] == "baseline"]
@@ -127,7 +129,7 @@ def pareto_figure(retrained: Table, out: str | Path, *, title: str | None = None
             ax.plot(row["latency_ms"], 100 * row["test_miou"], linestyle="none", marker=style["marker"],
                     color=style["color"], markersize=7, markeredgecolor="black", markeredgewidth=0.5,
                     label=str(row["name"]))
-        ax.set(xlabel="latency (ms)", ylabel="test mIoU (%)")
+        ax.set(xlabel=latency_label, ylabel="test mIoU (%)")
         if title:
             ax.set_title(title)
         ax.legend(loc="best")

@@ -7,8 +7,9 @@ recipe, data and protocol, so the comparison is like with like.
 
 Outputs in `out_dir`: `retrain.yaml` (the resolved config), `retrained.csv` (one row per network, appended when
 the network is finished or has failed; `macs` counts multiply-accumulates as `moseg.space.count_flops` does,
-`train_seconds` the training time logged over every resumed run), `summary.json` (Kendall tau of
-supernet-estimated vs from-scratch test mIoU over the retrained searched networks), and per network
+`train_seconds` the training time logged over every resumed run, `test_class_iou` the test IoU of each class as
+JSON), `summary.json` (Kendall tau of supernet-estimated vs from-scratch test mIoU over the retrained searched
+networks; the data and latency protocols in words), and per network
 `networks/NAME/` with the trainer's outputs, `latency.json` and the export bundle of
 `moseg.export.export_bundle`. A rerun skips every network with a row in `retrained.csv` and resumes an
 interrupted training from its checkpoint; a failed network is recorded with its error (delete its row to try it
@@ -33,10 +34,10 @@ from torch.utils.flop_counter import FlopCounterMode
 from moseg.candidates import EvaluationData
 from moseg.config import ConfigError, check, dump_yaml, from_dict, load_config, merge, positive
 from moseg.csvlog import CsvLog, parse_vectors
-from moseg.data import build_dataset
+from moseg.data import build_dataset, data_protocol
 from moseg.export import export_bundle
 from moseg.latency import LatencySettings
-from moseg.space import Arch, SearchSpace
+from moseg.space import Arch, SearchSpace, count_flops, count_params
 from moseg.train import TrainConfig, Trainer
 from moseg.train.config import check_train_config
 from moseg.train.distributed import shutdown
@@ -44,7 +45,7 @@ from moseg.zoo import BASELINES
 from surrogates.metrics import kendall_tau
 
 RETRAINED_COLUMNS = ["name", "kind", "arch", "supernet_miou", "val_miou", "test_miou", "latency_ms",
-                     "latency_p90_ms", "params", "macs", "train_seconds", "status", "error"]
+                     "latency_p90_ms", "params", "macs", "train_seconds", "status", "error", "test_class_iou"]
 # the retraining recipe's defaults where they differ from the supernet's: the standard splits
 RECIPE_DEFAULTS = {"data": {"train_split": "train", "val_split": "val"}}
 
@@ -130,18 +131,25 @@ def spaced_indices(values: np.ndarray, n: int) -> list[int]:
 
 
 def selected_networks(config: RetrainConfig, space: SearchSpace) -> list[Network]:
-    """The searched archs to retrain (front.csv, by increasing latency objective: net1, net2, ...)."""
+    """The searched archs to retrain (front.csv, by increasing latency objective: net1, net2, ...). Archs of
+    equal size (parameters and multiply-accumulates; e.g. differing only in a dilation) are one choice to a
+    reader, so only the most accurate of them can be selected."""
     path = Path(config.search_dir) / "front.csv"
     if not path.is_file():
         raise ConfigError(f"{path} does not exist: the search has not finished (rerun it to complete it)")
     front = pd.read_csv(path)
     if front.empty:
         raise ValueError(f"{Path(config.search_dir) / 'front.csv'} holds no network")
-    front = front.drop_duplicates("x").sort_values(["f1", "f0"], kind="stable").reset_index(drop=True)
+    front = front.drop_duplicates("x").reset_index(drop=True)
+    archs = [space.decode(x) for x in parse_vectors(front["x"].tolist())]
+    # the classifier adds the same to every arch, so one class compares sizes; the resolution scales all alike
+    front["size"] = [(count_params(arch, 1), count_flops(arch, 1, (64, 64))) for arch in archs]
+    front["arch"] = archs
+    front = front.sort_values("f0", kind="stable").drop_duplicates("size")
+    front = front.sort_values(["f1", "f0"], kind="stable").reset_index(drop=True)
     rows = spaced_indices(front["f1"].to_numpy(), config.n_select) if config.select == "spaced" \
         else list(range(len(front)))
-    X = parse_vectors(front["x"].tolist())
-    return [Network(f"net{k}", "searched", front["x"][i], space.decode(X[i]), 1.0 - float(front["f0"][i]))
+    return [Network(f"net{k}", "searched", front["x"][i], front["arch"][i], 1.0 - float(front["f0"][i]))
             for k, i in enumerate(rows, start=1)]
 
 
@@ -185,7 +193,8 @@ def retrain(config: RetrainConfig, log: Callable[[str], None] | None = print) ->
         say(f"{network.name} ({network.kind} {network.key}): training from scratch")
         table.append(retrain_network(network, config, space, out / "networks" / network.name, test_data))
     result = pd.read_csv(out / "retrained.csv", dtype={"arch": str})
-    summary = supernet_vs_scratch(result)
+    summary = {**supernet_vs_scratch(result), "test_split": config.test_split,
+               "data_protocol": data_protocol(test_data), "latency_protocol": config.latency.describe()}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     if summary["kendall_tau"] is not None:
         say(f"Kendall tau, supernet vs from-scratch test mIoU over {summary['n']} networks: "
@@ -209,7 +218,10 @@ def retrain_network(network: Network, config: RetrainConfig, space: dict | None,
         row["train_seconds"] = round(training_seconds(folder / "log.csv"), 1)
         net = trainer.net.eval()
         row["val_miou"] = val["model"]["miou"] if val else None
-        row["test_miou"] = _test_scores(trainer, test_data, config.test_split)["miou"]
+        test = _test_scores(trainer, test_data, config.test_split)
+        row["test_miou"] = test["miou"]
+        row["test_class_iou"] = json.dumps({name: None if np.isnan(iou) else round(iou, 5) for name, iou in
+                                            zip(trainer.train_data.class_names, test["per_class_iou"], strict=True)})
         latency = config.latency.measure(net)
         (folder / "latency.json").write_text(json.dumps(latency.to_dict(), indent=2) + "\n")
         row.update(latency_ms=round(latency.median_ms, 4), latency_p90_ms=round(latency.p90_ms, 4),

@@ -2,7 +2,8 @@
 
 Objectives, both minimised: 1 - mIoU on the search validation split (weights inherited from a trained supernet,
 BatchNorm recalibrated) and latency, which is either analytic GFLOPs (`flops`, exact, computed directly), the sum
-of a per-part latency table (`table`, exact given the table, filled on the fly), or measured end to end on the
+of a per-part latency table (`table`, exact given the table; every part of the space is timed once before the
+search starts, so the search only looks latencies up), or measured end to end on the
 device for every candidate (`measured`, predicted by a surrogate during the search).
 """
 
@@ -106,12 +107,8 @@ def _latency_objective(config: SearchJobConfig, supernet: Supernet) -> tuple[Cal
                              device=objective.device, dtype=objective.dtype, mode=objective.mode,
                              batch=objective.batch, threads=objective.threads, min_time_s=objective.min_time_s,
                              final_upsample=objective.final_upsample)
-
-        def table_latency(X: np.ndarray) -> np.ndarray:
-            table.fill(X)
-            return table.predict(X)
-
-        return table_latency, True
+        table.fill_space()  # every part timed once, up front and resumably: the search only looks values up
+        return table.predict, True
 
     def measured(X: np.ndarray) -> np.ndarray:
         return np.array([objective.measure(supernet.extract(space.decode(x))).median_ms for x in X])

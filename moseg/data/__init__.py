@@ -36,4 +36,10 @@ def build_dataset(name: str, root: str | Path | None, split: str, **kw) -> Datas
     return DATASETS[name](root, split, **kw)
 
 
-__all__ = ["DATASETS", "EvalTransform", "SyntheticScenes", "TrainTransform", "build_dataset"]
+def data_protocol(dataset: Dataset) -> str:
+    """The dataset's protocol in words with its resolution (its `protocol`), or its class name for a dataset
+    that does not describe itself."""
+    return getattr(dataset, "protocol", type(dataset).__name__)
+
+
+__all__ = ["DATASETS", "EvalTransform", "SyntheticScenes", "TrainTransform", "build_dataset", "data_protocol"]

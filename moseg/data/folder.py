@@ -16,17 +16,51 @@ Transform = Callable[[np.ndarray, np.ndarray], tuple]
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 
+def check_scale(scale: float) -> float:
+    """`scale` as a float if it is a usable resize factor of the stored images, else ValueError naming it."""
+    if isinstance(scale, bool) or not isinstance(scale, int | float) or not 0 < scale <= 1:
+        raise ValueError(f"scale = {scale!r}, expected a number in (0, 1]: the fraction of the stored resolution "
+                         "at which images and labels are read (0.5: half the height and width)")
+    return float(scale)
+
+
+def scaled_size(height: int, width: int, scale: float) -> tuple[int, int]:
+    """(height, width) of an image of `height` x `width` read at `scale` (rounded, at least 1 pixel)."""
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
 class SegmentationFolder(Dataset):
     """(image, label) pairs from files. `label_map` is a 256-entry lookup from stored label values to train
-    ids (ignore = 255). Items are (image tensor, label tensor) after `transform` (default: evaluation)."""
+    ids (ignore = 255). Items are (image tensor, label tensor) after `transform` (default: evaluation).
+
+    `scale` < 1 reads every image and label at a reduced resolution (a protocol of its own, e.g. CamVid at
+    240x180 on a CPU): images are resized with antialiased bilinear filtering, labels by nearest neighbour so
+    that every pixel keeps a stored value (void stays void). Training, BN recalibration, validation and test
+    all read through here, so they share the resolution."""
 
     def __init__(self, pairs: Sequence[tuple[Path, Path]], label_map: np.ndarray, class_names: Sequence[str],
-                 split: str, transform: Transform | None = None) -> None:
+                 split: str, transform: Transform | None = None, scale: float = 1.0, name: str = "dataset",
+                 stored_size: tuple[int, int] | None = None) -> None:
         self.pairs = list(pairs)
         self.label_map = np.asarray(label_map, dtype=np.uint8)
         self.class_names = tuple(class_names)
         self.split = split
         self.transform = transform or EvalTransform()
+        self.scale = check_scale(scale)
+        self.name, self.stored_size = name, stored_size  # stored (height, width); None where sizes vary
+
+    @property
+    def protocol(self) -> str:
+        """The data protocol in words, resolution included, e.g. 'CamVid-11 at 240x180 (scale 0.5 of the stored
+        480x360)': run files, tables and figures report it, so that no figure is compared across resolutions."""
+        name = f"{self.name}-{self.num_classes}"
+        if self.stored_size is None:
+            return f"{name} at scale {self.scale:g} of the stored image sizes"
+        height, width = self.stored_size
+        if self.scale == 1:
+            return f"{name} at {width}x{height} (the stored resolution)"
+        h, w = scaled_size(height, width, self.scale)
+        return f"{name} at {w}x{h} (scale {self.scale:g} of the stored {width}x{height})"
 
     @property
     def num_classes(self) -> int:
@@ -38,12 +72,17 @@ class SegmentationFolder(Dataset):
     def load(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """The raw uint8 image (H, W, 3) and mapped label (H, W) of item `index`."""
         image_path, label_path = self.pairs[index]
-        with Image.open(image_path) as im:
-            image = np.array(im.convert("RGB"))  # writable copy
-        with Image.open(label_path) as lab:
+        with Image.open(image_path) as im, Image.open(label_path) as lab:
+            if im.size != lab.size:
+                raise ValueError(f"{image_path} is {im.size[1]}x{im.size[0]} (HxW) but its label {label_path} is "
+                                 f"{lab.size[1]}x{lab.size[0]}")
+            im, lab = im.convert("RGB"), lab
+            if self.scale != 1:
+                height, width = scaled_size(im.size[1], im.size[0], self.scale)
+                im = im.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=None)
+                lab = lab.resize((width, height), Image.Resampling.NEAREST)
+            image = np.array(im)  # writable copy
             label = self.label_map[np.asarray(lab)]
-        if image.shape[:2] != label.shape:
-            raise ValueError(f"{image_path} is {image.shape[:2]} but its label {label_path} is {label.shape}")
         return image, label
 
     def __getitem__(self, index: int):

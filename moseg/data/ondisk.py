@@ -47,10 +47,11 @@ CAMVID_LAYOUT = "train/ val/ test/ (images) with trainannot/ valannot/ testannot
 
 
 def camvid(root: str | Path, split: str, transform: Transform | None = None,
-           holdout_sequences: Sequence[str] = ("0006R0",)) -> SegmentationFolder:
+           holdout_sequences: Sequence[str] = ("0006R0",), scale: float = 1.0) -> SegmentationFolder:
     """CamVid, 11 classes, label 11 (void) ignored. Frames are grouped into sequences by the file-name prefix
     (0001TP, 0006R0, 0016E5, Seq05VD). The official val frames all come from 0016E5, which also supplies 204
-    training frames, so `search_val` holds out a whole training sequence (default 0006R0) instead."""
+    training frames, so `search_val` holds out a whole training sequence (default 0006R0) instead. `scale`
+    reads every split at a fraction of SegNet's 480x360 (0.5: 240x180), see `SegmentationFolder`."""
     _check_split(split, ("train", "val", "test", "trainval", *SEARCH_SPLITS))
     source = {"trainval": ("train", "val"), **{s: ("train",) for s in SEARCH_SPLITS}}.get(split, (split,))
     root = require_dirs(root, [d for s in source for d in (s, s + "annot")], CAMVID_LAYOUT)
@@ -59,7 +60,8 @@ def camvid(root: str | Path, split: str, transform: Transform | None = None,
         held = set(holdout_sequences)
         pairs = _search_subset(pairs, split, lambda path: path.stem.split("_")[0] in held,
                                f"holdout_sequences={sorted(held)}")
-    return SegmentationFolder(pairs, _label_map(range(len(CAMVID_CLASSES))), CAMVID_CLASSES, split, transform)
+    return SegmentationFolder(pairs, _label_map(range(len(CAMVID_CLASSES))), CAMVID_CLASSES, split, transform,
+                              scale, "CamVid", (360, 480))
 
 
 CITYSCAPES_CLASSES = ("road", "sidewalk", "building", "wall", "fence", "pole", "traffic_light", "traffic_sign",
@@ -72,9 +74,9 @@ CITYSCAPES_LAYOUT = ("leftImg8bit/{split}/{city}/*_leftImg8bit.png with "
 
 
 def cityscapes(root: str | Path, split: str, transform: Transform | None = None,
-               holdout_cities: Sequence[str] = ("zurich",)) -> SegmentationFolder:
+               holdout_cities: Sequence[str] = ("zurich",), scale: float = 1.0) -> SegmentationFolder:
     """Cityscapes fine annotations, labelIds mapped to the 19 train ids, everything else ignored (255).
-    `search_val` holds out whole training cities."""
+    `search_val` holds out whole training cities. `scale`: a fraction of the stored 2048x1024."""
     _check_split(split, ("train", "val", "test", *SEARCH_SPLITS))
     source = "train" if split in SEARCH_SPLITS else split
     root = require_dirs(root, [f"leftImg8bit/{source}", f"gtFine/{source}"], CITYSCAPES_LAYOUT)
@@ -91,16 +93,18 @@ def cityscapes(root: str | Path, split: str, transform: Transform | None = None,
     if split in SEARCH_SPLITS:
         held = set(holdout_cities)
         pairs = _search_subset(pairs, split, lambda path: path.parent.name in held, f"holdout_cities={sorted(held)}")
-    return SegmentationFolder(pairs, _label_map(CITYSCAPES_LABEL_IDS), CITYSCAPES_CLASSES, split, transform)
+    return SegmentationFolder(pairs, _label_map(CITYSCAPES_LABEL_IDS), CITYSCAPES_CLASSES, split, transform,
+                              scale, "Cityscapes", (1024, 2048))
 
 
 ADE20K_LAYOUT = "images/{training,validation}/*.jpg with annotations/{training,validation}/*.png (0 = unlabelled)"
 
 
 def ade20k(root: str | Path, split: str, transform: Transform | None = None,
-           holdout_fraction: float = 0.1) -> SegmentationFolder:
+           holdout_fraction: float = 0.1, scale: float = 1.0) -> SegmentationFolder:
     """ADEChallengeData2016 (SceneParsing), 150 classes; stored label 0 (unlabelled) ignored, 1..150 become
-    0..149. `search_val` holds out a fixed fraction of training images chosen by a hash of the file name."""
+    0..149. `search_val` holds out a fixed fraction of training images chosen by a hash of the file name.
+    `scale`: a fraction of each stored image's own size."""
     _check_split(split, ("train", "val", *SEARCH_SPLITS))
     if not 0 < holdout_fraction < 1:
         raise ValueError(f"holdout_fraction = {holdout_fraction!r}, expected 0 < fraction < 1")
@@ -110,4 +114,5 @@ def ade20k(root: str | Path, split: str, transform: Transform | None = None,
     if split in SEARCH_SPLITS:
         pairs = _search_subset(pairs, split, lambda path: stable_fraction(path.stem) < holdout_fraction,
                                f"holdout_fraction={holdout_fraction}")
-    return SegmentationFolder(pairs, _label_map(range(1, 151)), [f"class_{i}" for i in range(150)], split, transform)
+    return SegmentationFolder(pairs, _label_map(range(1, 151)), [f"class_{i}" for i in range(150)], split, transform,
+                              scale, "ADE20K")

@@ -263,10 +263,15 @@ class SearchSpace:
         return self.decode(self.xl)
 
     # ----------------------------------------------------------------------------------------- size
-    def num_block_configs(self) -> int:
-        conv = len(self.kernels) * len(self.dilations) * len(self.expand_ratios)
-        attention = len(self.heads) * len(self.head_dims) * len(self.kv_pools) * len(self.expand_ratios)
+    def block_configs(self) -> list[Block]:
+        """Every block the space allows: each convolution, then each attention configuration."""
+        conv = [ConvBlock(k, d, e) for k in self.kernels for d in self.dilations for e in self.expand_ratios]
+        attention = [AttentionBlock(h, hd, kv, e) for h in self.heads for hd in self.head_dims
+                     for kv in self.kv_pools for e in self.expand_ratios]
         return conv + attention
+
+    def num_block_configs(self) -> int:
+        return len(self.block_configs())
 
     def size(self) -> int:
         """Exact number of distinct canonical networks."""

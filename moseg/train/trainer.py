@@ -29,7 +29,7 @@ from tqdm import tqdm
 from moseg.candidates import CandidateEvaluator, EvaluationData, autocast
 from moseg.config import ConfigError, dump_yaml, from_dict, to_dict
 from moseg.csvlog import CsvLog
-from moseg.data import TrainTransform, build_dataset
+from moseg.data import TrainTransform, build_dataset, data_protocol
 from moseg.data.balance import median_frequency_weights
 from moseg.data.loader import train_loader
 from moseg.devices import resolve_device
@@ -85,8 +85,7 @@ class Trainer:
                                   "run, or choose another out_dir")
         self.device = resolve_device(config.device, local_rank=int(os.environ.get("LOCAL_RANK", "0")))
         self.amp = self._amp_dtype()
-        self.channels_last = self.device.type == "cuda" if config.train.channels_last is None \
-            else config.train.channels_last
+        self.channels_last = config.train.channels_last is not False
         self.process: ProcessInfo = init_from_env(self.device)
         if config.data.batch_size % self.process.world_size:
             raise ConfigError(f"data.batch_size = {config.data.batch_size} is not divisible by the "
@@ -103,7 +102,8 @@ class Trainer:
         if state is not None:
             self._restore(state)
         elif config.loss.class_weights == "median_frequency":
-            self.class_weights = median_frequency_weights(self.calibration_data, self.num_classes).tolist()
+            weights = median_frequency_weights(self.calibration_data, self.num_classes)
+            self.class_weights = (weights ** config.loss.class_weight_power).tolist()
         self.weight = None if self.class_weights is None else \
             torch.tensor(self.class_weights, dtype=torch.float32, device=self.device)
         self.log = CsvLog(self.out_dir / "log.csv", LOG_COLUMNS)
@@ -185,7 +185,8 @@ class Trainer:
             **self._metadata(), "seed": self.config.seed, "versions": versions(), "device": str(self.device),
             **device_info(self.device), "processes": self.process.world_size,
             "amp": str(self.amp).replace("torch.", "") if self.amp else "off", "channels_last": self.channels_last,
-            "train_images": len(self.train_data), "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "train_images": len(self.train_data), "data_protocol": data_protocol(self.train_data),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "resumed_from_iteration": self.start_step if resumed else None,
         }
         (self.out_dir / "run.json").write_text(json.dumps(run, indent=2))
@@ -201,9 +202,17 @@ class Trainer:
         sampled = [self.space.decode(x) for x in self.space.sample(self.config.train.random_archs, rng)]
         return [self.max_arch, self.min_arch, *sampled]
 
-    def _loss(self, logits: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor | None) -> torch.Tensor:
+    def distill_weight(self, step: int) -> float:
+        """The weight of in-place distillation at `step`: `loss.distill_alpha`, ramped up linearly over the first
+        `loss.distill_warmup_iters` steps."""
         lc = self.config.loss
-        alpha = lc.distill_alpha if teacher is not None else 0.0
+        ramp = min(1.0, (step + 1) / lc.distill_warmup_iters) if lc.distill_warmup_iters else 1.0
+        return lc.distill_alpha * ramp
+
+    def _loss(self, logits: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor | None,
+              step: int) -> torch.Tensor:
+        lc = self.config.loss
+        alpha = self.distill_weight(step) if teacher is not None else 0.0
         loss = 0.0
         if alpha < 1:
             loss = (1 - alpha) * segmentation_loss(logits, labels, weight=self.weight, ohem=lc.ohem,
@@ -222,7 +231,7 @@ class Trainer:
             with self._no_sync(last=i == len(archs) - 1):
                 with autocast(self.device, self.amp):
                     logits = self.model(images)
-                loss = self._loss(logits, labels, teacher)
+                loss = self._loss(logits, labels, teacher, step)
                 self.scaler.scale(loss).backward()
             if i == 0 and self.config.loss.distill_alpha > 0:
                 teacher = logits.detach()

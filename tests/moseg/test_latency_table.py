@@ -5,7 +5,15 @@ import pytest
 import torch
 
 from moseg import latency_table
-from moseg.latency_table import FusionPart, HeadPart, LatencyTable, network_parts, part_modules, table_features
+from moseg.latency_table import (
+    FusionPart,
+    HeadPart,
+    LatencyTable,
+    covering_archs,
+    network_parts,
+    part_modules,
+    table_features,
+)
 from moseg.space import SearchSpace
 from moseg.supernet import Supernet
 
@@ -70,6 +78,31 @@ def test_fill_times_each_distinct_part_once_and_predict_sums_them(tmp_path):
     assert predicted[1] == pytest.approx(sum(ms for _, ms in parts))
     assert predicted[1] > predicted[0]  # the max arch costs more than the min arch
     np.testing.assert_array_equal(table_features(table, genes), np.column_stack([predicted, genes]))
+
+
+@pytest.mark.parametrize("space", [SPACE, SearchSpace()], ids=["small", "default"])
+def test_covering_archs_hold_every_part_of_the_space(space):
+    cover = covering_archs(space)
+    covered = {p.key for arch in cover for p in network_parts(arch, 5, RESOLUTION)}
+    for arch in cover:
+        space.encode(arch)  # each is an arch of the space
+    seen = {p.key for x in space.sample(1000, seed=1) for p in network_parts(space.decode(x), 5, RESOLUTION)}
+    seen |= {p.key for arch in (space.min_arch(), space.max_arch()) for p in network_parts(arch, 5, RESOLUTION)}
+    assert seen <= covered
+    blocks = sum(len(w) for w in space.branch_widths) * space.num_block_configs()
+    slots = space.num_branches * space.max_depth
+    assert len(cover) <= blocks / slots + 5  # packed: few archs beyond the block slots' lower bound
+
+
+def test_fill_space_times_every_part_once_then_predict_only_looks_up(tmp_path, monkeypatch):
+    table = LatencyTable(tmp_path / "parts.csv", SPACE, num_classes=5, resolution=RESOLUTION, **FAST)
+    measured = table.fill_space(progress=False)
+    assert measured == len(table.entries()) == len({p.key for a in covering_archs(SPACE)
+                                                    for p in network_parts(a, 5, RESOLUTION)})
+    monkeypatch.setattr(latency_table, "measure_latency", None)  # any timing from here on would fail
+    assert table.fill_space(progress=False) == 0
+    X = SPACE.sample(200, seed=2)
+    assert np.all(table.predict(X) > 0)
 
 
 def test_protocols_do_not_mix_and_missing_parts_are_named(tmp_path):

@@ -51,6 +51,21 @@ def test_selection_names_networks_by_increasing_latency_objective(tmp_path):
     assert [n.key for n in spaced] == [keys[1], keys[0]]
 
 
+def test_selection_keeps_one_network_of_each_size(tmp_path):
+    space = SearchSpace()
+    x = space.sample(1, 3)[0]
+    x[space.index("b0.k0.op")] = 0  # a convolution, whose dilation changes neither parameters nor MACs
+    twin = x.copy()
+    twin[space.index("b0.k0.dilation")] = 1 - x[space.index("b0.k0.dilation")]
+    other = space.canonical(space.xl)
+    assert space.decode(twin) != space.decode(x)
+    keys = [" ".join(str(v) for v in v_) for v_ in (x, twin, other)]
+    pd.DataFrame({"x": keys, "f0": [0.4, 0.3, 0.6], "f1": [2.0, 2.1, 1.0]}).to_csv(tmp_path / "front.csv",
+                                                                                   index=False)
+    chosen = selected_networks(RetrainConfig(search_dir=str(tmp_path), select="spaced", n_select=3), space)
+    assert [n.key for n in chosen] == [keys[2], keys[1]]  # of the equal-size pair, the more accurate one
+
+
 def test_kendall_tau_of_supernet_against_scratch_counts_ok_searched_networks_only():
     table = pd.DataFrame({
         "kind": ["searched"] * 4 + ["baseline"], "status": ["ok", "ok", "ok", "failed", "ok"],

@@ -38,6 +38,32 @@ def test_camvid_item_maps_void_to_ignore(camvid_root):
     assert dataset.num_classes == 11 and dataset.class_names[3] == "road"
 
 
+def test_camvid_at_half_resolution_keeps_void_void_and_names_the_protocol(camvid_root):
+    full, half = (build_dataset("camvid", camvid_root, "test", scale=s) for s in (1.0, 0.5))
+    image, label = half[0]
+    assert image.shape == (3, 180, 240) and label.shape == (180, 240)
+    raw = full.load(0)[1]
+    void_share = (label.numpy() == IGNORE_INDEX).mean()
+    assert abs(void_share - (raw == IGNORE_INDEX).mean()) < 0.01  # void stays void, in the same proportion
+    assert set(label.unique().tolist()) <= set(np.unique(raw).tolist())  # nearest neighbour: no new values
+    assert half.protocol == "CamVid-11 at 240x180 (scale 0.5 of the stored 480x360)"
+    assert full.protocol == "CamVid-11 at 480x360 (the stored resolution)"
+
+
+def test_scale_resizes_images_bilinearly_and_labels_by_nearest_neighbour(tmp_path):
+    label = np.zeros((8, 12), np.uint8)
+    label[:, 6:] = 11  # void on the right half
+    label[2:4, 2:4] = 3
+    write_pair(tmp_path / "test" / "0001TP_000001.png", tmp_path / "testannot" / "0001TP_000001.png", label)
+    image, mapped = build_dataset("camvid", tmp_path, "test", scale=0.5).load(0)
+    assert image.shape == (4, 6, 3) and mapped.shape == (4, 6)
+    assert (mapped[:, 3:] == IGNORE_INDEX).all() and (mapped[:, :3] != IGNORE_INDEX).all()
+    assert set(np.unique(mapped)) <= {0, 3, IGNORE_INDEX}
+    for bad in (0, -0.5, 1.5, True, "half"):
+        with pytest.raises(ValueError, match=f"scale = {bad!r}, expected a number in \\(0, 1\\]"):
+            build_dataset("camvid", tmp_path, "test", scale=bad)
+
+
 def test_camvid_bad_root_and_holdout_are_named(camvid_root, tmp_path):
     with pytest.raises(ValueError, match=f"{tmp_path}/train does not exist; expected the layout train/ val/ test/"):
         build_dataset("camvid", tmp_path, "train")

@@ -76,6 +76,35 @@ def test_outputs_of_a_supernet_run(tiny_config, tmp_path):
     assert load_train_config(out / "config.yaml") == config  # the resolved config, complete
 
 
+def test_softened_class_weights_and_the_distillation_ramp(tiny_config):
+    full = Trainer(tiny_config("loss.class_weights=median_frequency"))
+    root = Trainer(tiny_config("loss.class_weights=median_frequency", "loss.class_weight_power=0.5",
+                               "loss.distill_alpha=0.8", "loss.distill_warmup_iters=4", out="root"))
+    assert root.class_weights == pytest.approx([w ** 0.5 for w in full.class_weights])
+    assert [root.distill_weight(step) for step in range(6)] == pytest.approx([0.2, 0.4, 0.6, 0.8, 0.8, 0.8])
+    assert [full.distill_weight(step) for step in (0, 5)] == [1.0, 1.0]  # no ramp by default
+    with pytest.raises(ConfigError, match=re.escape("loss.class_weight_power = 0.0: expected in (0, 1]")):
+        tiny_config("loss.class_weight_power=0")
+
+
+def test_the_cpu_camvid_config_reads_every_split_at_half_resolution(camvid_root, tmp_path):
+    from moseg.pipeline import load_pipeline_config, stage_configs
+
+    stages = stage_configs(load_pipeline_config("experiments/configs/camvid_cpu.yaml", [
+        f"supernet.data.root={camvid_root}", f"retrain.recipe.data.root={camvid_root}", f"out_dir={tmp_path}"]))
+    supernet, retrain = stages["supernet"], stages["retrain"]
+    assert supernet.data.options == retrain.recipe["data"]["options"] == {"scale": 0.5}
+    config = load_train_config(None, [
+        "data.dataset=camvid", f"data.root={camvid_root}", f"out_dir={tmp_path / 'run'}", "device=cpu",
+        "data.options={scale: 0.5}", "data.crop_size=[90, 120]", "data.batch_size=2", "data.workers=0",
+        "train.iterations=1",
+        "train.progress=false", "data.val_split=null", "train.random_archs=0"])
+    trainer = Trainer(config)
+    assert trainer.calibration_data[0][0].shape == (3, 180, 240)
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["data_protocol"] == "CamVid-11 at 240x180 (scale 0.5 of the stored 480x360)"
+
+
 def test_sandwich_archs_are_max_min_and_seeded_samples(tiny_config, tiny_space):
     trainer = Trainer(tiny_config("train.random_archs=3"))
     space = tiny_space
