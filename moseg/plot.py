@@ -20,6 +20,7 @@ is not a number raises a ValueError that names it.
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -129,9 +130,9 @@ def pareto_figure(retrained: Table, out: str | Path, *, title: str | None = None
             ax.plot(row["latency_ms"], 100 * row["test_miou"], linestyle="none", marker=style["marker"],
                     color=style["color"], markersize=7, markeredgecolor="black", markeredgewidth=0.5,
                     label=str(row["name"]))
-        ax.set(xlabel=latency_label, ylabel="test mIoU (%)")
+        ax.set(xlabel=_wrapped(latency_label), ylabel="test mIoU (%)")
         if title:
-            ax.set_title(title)
+            ax.set_title(_wrapped(title))
         ax.legend(loc="best")
         return save_figure(fig, out)
 
@@ -352,6 +353,11 @@ def _reference(F: np.ndarray, ref_point: Sequence[float] | None) -> np.ndarray:
         raise ValueError(f"ref_point {list(np.atleast_1d(ref))} has {ref.size} values; expected {F.shape[1]}, one "
                          "per objective")
     return ref
+
+
+def _wrapped(text: str, width: int = 48) -> str:
+    """`text` broken into lines that fit the single-column figure width at the style's font size."""
+    return "\n".join(textwrap.fill(line, width) for line in text.splitlines())
 
 
 def _identity_line(ax: Axes, values: np.ndarray) -> None:

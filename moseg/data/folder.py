@@ -76,12 +76,12 @@ class SegmentationFolder(Dataset):
             if im.size != lab.size:
                 raise ValueError(f"{image_path} is {im.size[1]}x{im.size[0]} (HxW) but its label {label_path} is "
                                  f"{lab.size[1]}x{lab.size[0]}")
-            im, lab = im.convert("RGB"), lab
+            rgb = im.convert("RGB")
             if self.scale != 1:
                 height, width = scaled_size(im.size[1], im.size[0], self.scale)
-                im = im.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=None)
+                rgb = rgb.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=None)
                 lab = lab.resize((width, height), Image.Resampling.NEAREST)
-            image = np.array(im)  # writable copy
+            image = np.array(rgb)  # writable copy
             label = self.label_map[np.asarray(lab)]
         return image, label
 

@@ -46,7 +46,11 @@ def test_the_demo_writes_the_front_the_archive_figures_and_exports(demo):
         assert {p.name for p in export.iterdir()} >= {"weights.pt", "network.json", "model.pt2", "load.py"}
         latency = json.loads((demo / "retrain" / "networks" / name / "latency.json").read_text())
         assert latency["protocol"]["threads"] == 1 and latency["protocol"]["input_shape"] == [1, 3, 64, 80]
-    assert json.loads((demo / "retrain" / "summary.json").read_text())["n"] == n
+    summary = json.loads((demo / "retrain" / "summary.json").read_text())
+    assert summary["n"] == n and summary["data_protocol"] == "synthetic scenes-8 at 64x48"
+    assert summary["latency_protocol"].endswith("float32 eager, 1 thread, batch 1 at 64x80")
+    class_iou = json.loads(retrained["test_class_iou"].iloc[0])
+    assert list(class_iou)[:2] == ["sky", "building"] and 0 <= class_iou["sky"] <= 1
     timings = pd.read_csv(demo / "timings.csv")
     assert timings["stage"].tolist()[:4] == ["supernet", "search", "retrain", "report"]
     assert (timings["status"][:4] == "ran").all()
