@@ -51,6 +51,13 @@ def calibration_subset(dataset: Dataset, images: int, seed: int) -> Subset:
     return Subset(dataset, sorted(int(i) for i in chosen))
 
 
+def clock(device: torch.device) -> float:
+    """`time.perf_counter()` once the work queued on `device` is done, so that a step's seconds are its own."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
+
+
 def autocast(device: torch.device, amp: torch.dtype | None) -> AbstractContextManager:
     """Mixed precision in `amp` on `device`, or nothing when `amp` is None."""
     return torch.autocast(device.type, dtype=amp) if amp is not None else nullcontext()
@@ -94,12 +101,12 @@ class EvaluationData:
         if self.channels_last:
             net = net.to(memory_format=torch.channels_last)
         with autocast(self.device, self.amp):
-            start = time.perf_counter()
+            start = clock(self.device)
             if recalibrate:
                 recalibrate_bn(net, self.calibration, len(self.calibration))
-            calibrated = time.perf_counter()
+            calibrated = clock(self.device)
             result = evaluate(net, self.validation, num_classes=self.num_classes)
-        return {**result, "calibrate_seconds": calibrated - start, "validate_seconds": time.perf_counter() - calibrated}
+        return {**result, "calibrate_seconds": calibrated - start, "validate_seconds": clock(self.device) - calibrated}
 
 
 class CandidateEvaluator:
@@ -110,14 +117,14 @@ class CandidateEvaluator:
 
     def score(self, arch: ArchLike) -> CandidateScore:
         """Extract `arch` (an Arch or a gene vector), recalibrate its BN, evaluate it."""
-        start = time.perf_counter()
+        start = clock(self.data.device)
         if not isinstance(arch, Arch):
             arch = self.supernet.space.decode(arch)
         net = self.supernet.extract(arch)
-        extracted = time.perf_counter()
+        extracted = clock(self.data.device)
         result = self.data.evaluate_network(net)
         return CandidateScore(arch, result["miou"], result["pixel_acc"], result["per_class_iou"],
-                              time.perf_counter() - start, self.data.split, extracted - start,
+                              clock(self.data.device) - start, self.data.split, extracted - start,
                               result["calibrate_seconds"], result["validate_seconds"])
 
     def evaluate(self, archs: Sequence[ArchLike] | np.ndarray) -> list[CandidateScore]:

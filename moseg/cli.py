@@ -179,7 +179,7 @@ def add_config_arguments(command: argparse.ArgumentParser, run: Callable[[argpar
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="moseg", description=__doc__)
-    parser.add_argument("--threads", type=positive_int, default=None,
+    parser.add_argument("--threads", dest="cpu_threads", type=positive_int, default=None,
                         help="torch CPU threads (default: OMP_NUM_THREADS if set, else 1 for demo and one per "
                              "core for the other commands)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -207,7 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     lat.add_argument("--mode", default="eager", help="eager, cuda_graph or compile (default eager)")
     lat.add_argument("--resolution", type=resolution, default=(360, 480), help="input HxW (default 360x480)")
     lat.add_argument("--batch", type=int, default=1)
-    lat.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's setting)")
+    lat.add_argument("--threads", type=positive_int, default=None, help="CPU threads of the measurement (default: "
+                     "torch's setting)")
     lat.add_argument("--num-classes", type=int, default=11)
     lat.add_argument("--no-final-upsample", action="store_true", help="time logits at 1/8 resolution")
     lat.add_argument("--min-time", type=float, default=1.0, help="seconds of timed calls per arch (default 1)")
@@ -254,7 +255,7 @@ def set_cpu_threads(threads: int | None, default: int | None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     previous = torch.get_num_threads()
-    set_cpu_threads(args.threads, getattr(args, "default_threads", None))
+    set_cpu_threads(args.cpu_threads, getattr(args, "default_threads", None))
     try:
         return args.func(args)
     finally:

@@ -28,7 +28,9 @@ class CsvLog:
         if self.path.exists() and self.path.stat().st_size:
             with self.path.open(newline="") as f:
                 header = next(csv.reader(f), [])
-            if header != self.columns:
+            if header != self.columns and header == self.columns[: len(header)]:
+                self._rewrite(self.rows())  # written before columns were added at the end: they stay empty
+            elif header != self.columns:
                 raise ValueError(f"{self.path} has columns {header}, expected {self.columns}")
 
     def append(self, row: dict) -> None:
@@ -53,8 +55,10 @@ class CsvLog:
         """Drop rows whose `column` exceeds `last`: what a resumed run will log again."""
         if not self.path.exists():
             return
-        kept = [r for r in self.rows() if float(r[column]) <= last]
+        self._rewrite([r for r in self.rows() if float(r[column]) <= last])
+
+    def _rewrite(self, rows: list[dict]) -> None:
         with self.path.open("w", newline="") as f:
             writer = csv.DictWriter(f, self.columns)
             writer.writeheader()
-            writer.writerows(kept)
+            writer.writerows(rows)

@@ -256,14 +256,14 @@ class LatencySettings:
 
     def describe(self) -> str:
         """The protocol in words for tables and figure axes, e.g. 'cpu (Intel Xeon), float32 eager, 1 thread,
-        batch 1 at 180x240'."""
+        batch 1 at 240x180' (width x height, like the data protocols)."""
         dev = resolve_device(self.device, allow_auto=False)
         threads = torch.get_num_threads() if self.threads is None else self.threads
         name = device_info(dev)["device_name"]
         cpu_threads = f", {threads} thread{'s' * (threads > 1)}" if dev.type == "cpu" else ""
         upsample = "" if self.final_upsample else ", logits at 1/8"
         return (f"{dev.type} ({name}), {self.dtype} {self.mode}{cpu_threads}, batch {self.batch} at "
-                f"{self.resolution[0]}x{self.resolution[1]}{upsample}")
+                f"{self.resolution[1]}x{self.resolution[0]}{upsample}")  # width x height, as data protocols say
 
     def measure(self, model: nn.Module) -> LatencyResult:
         """`measure_latency` of `model` under these settings."""

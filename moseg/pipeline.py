@@ -112,13 +112,13 @@ def _supernet(stages: dict, out: Path, log: Callable[[str], None]) -> tuple[str,
     from moseg.train import Trainer
     from moseg.train.checkpoint import load_checkpoint
     from moseg.train.distributed import shutdown
-    from moseg.train.trainer import config_differences
+    from moseg.train.trainer import config_differences, saved_config
 
     config = stages["supernet"]
     checkpoint = Path(config.out_dir) / "checkpoint.pt"
     state = load_checkpoint(checkpoint) if checkpoint.exists() else None
     if state is not None and state["iteration"] >= config.train.iterations and not config_differences(
-            state["config"], to_dict(config)):
+            saved_config(state), to_dict(config)):
         log(f"supernet: {checkpoint} is trained ({config.train.iterations} iterations), skipped")
         return "skipped", None
     trainer = Trainer(config, resume=True)  # refuses a changed recipe, naming the keys

@@ -142,8 +142,8 @@ def selected_networks(config: RetrainConfig, space: SearchSpace) -> list[Network
         raise ValueError(f"{Path(config.search_dir) / 'front.csv'} holds no network")
     front = front.drop_duplicates("x").reset_index(drop=True)
     archs = [space.decode(x) for x in parse_vectors(front["x"].tolist())]
-    # the classifier adds the same to every arch, so one class compares sizes; the resolution scales all alike
-    front["size"] = [(count_params(arch, 1), count_flops(arch, 1, (64, 64))) for arch in archs]
+    # the classifier adds the same to every arch, so one class compares sizes
+    front["size"] = [(count_params(arch, 1), count_flops(arch, 1, config.latency.resolution)) for arch in archs]
     front["arch"] = archs
     front = front.sort_values("f0", kind="stable").drop_duplicates("size")
     front = front.sort_values(["f1", "f0"], kind="stable").reset_index(drop=True)

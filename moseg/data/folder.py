@@ -40,23 +40,24 @@ class SegmentationFolder(Dataset):
 
     def __init__(self, pairs: Sequence[tuple[Path, Path]], label_map: np.ndarray, class_names: Sequence[str],
                  split: str, transform: Transform | None = None, scale: float = 1.0, name: str = "dataset",
-                 stored_size: tuple[int, int] | None = None) -> None:
+                 same_size: bool = True) -> None:
         self.pairs = list(pairs)
         self.label_map = np.asarray(label_map, dtype=np.uint8)
         self.class_names = tuple(class_names)
         self.split = split
         self.transform = transform or EvalTransform()
         self.scale = check_scale(scale)
-        self.name, self.stored_size = name, stored_size  # stored (height, width); None where sizes vary
+        self.name, self.same_size = name, same_size  # same_size: every stored image has the first one's size
 
     @property
     def protocol(self) -> str:
         """The data protocol in words, resolution included, e.g. 'CamVid-11 at 240x180 (scale 0.5 of the stored
         480x360)': run files, tables and figures report it, so that no figure is compared across resolutions."""
         name = f"{self.name}-{self.num_classes}"
-        if self.stored_size is None:
+        if not self.same_size:
             return f"{name} at scale {self.scale:g} of the stored image sizes"
-        height, width = self.stored_size
+        with Image.open(self.pairs[0][0]) as first:
+            width, height = first.size
         if self.scale == 1:
             return f"{name} at {width}x{height} (the stored resolution)"
         h, w = scaled_size(height, width, self.scale)

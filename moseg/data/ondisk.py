@@ -61,7 +61,7 @@ def camvid(root: str | Path, split: str, transform: Transform | None = None,
         pairs = _search_subset(pairs, split, lambda path: path.stem.split("_")[0] in held,
                                f"holdout_sequences={sorted(held)}")
     return SegmentationFolder(pairs, _label_map(range(len(CAMVID_CLASSES))), CAMVID_CLASSES, split, transform,
-                              scale, "CamVid", (360, 480))
+                              scale, "CamVid")
 
 
 CITYSCAPES_CLASSES = ("road", "sidewalk", "building", "wall", "fence", "pole", "traffic_light", "traffic_sign",
@@ -94,7 +94,7 @@ def cityscapes(root: str | Path, split: str, transform: Transform | None = None,
         held = set(holdout_cities)
         pairs = _search_subset(pairs, split, lambda path: path.parent.name in held, f"holdout_cities={sorted(held)}")
     return SegmentationFolder(pairs, _label_map(CITYSCAPES_LABEL_IDS), CITYSCAPES_CLASSES, split, transform,
-                              scale, "Cityscapes", (1024, 2048))
+                              scale, "Cityscapes")
 
 
 ADE20K_LAYOUT = "images/{training,validation}/*.jpg with annotations/{training,validation}/*.png (0 = unlabelled)"
@@ -115,4 +115,4 @@ def ade20k(root: str | Path, split: str, transform: Transform | None = None,
         pairs = _search_subset(pairs, split, lambda path: stable_fraction(path.stem) < holdout_fraction,
                                f"holdout_fraction={holdout_fraction}")
     return SegmentationFolder(pairs, _label_map(range(1, 151)), [f"class_{i}" for i in range(150)], split, transform,
-                              scale, "ADE20K")
+                              scale, "ADE20K", same_size=False)

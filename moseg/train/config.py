@@ -75,7 +75,7 @@ class TrainLoopConfig:
     iterations: int = field(default=1000, metadata=positive())
     random_archs: int = field(default=2, metadata=non_negative())  # sandwich: max + min + this many sampled
     amp: Literal["auto", "off", "bf16", "fp16"] = "auto"  # auto: bf16 on a GPU, off on a CPU
-    channels_last: bool | None = None  # None: on (1.55x faster supernet steps on 2 CPU cores too; RESULTS.md)
+    channels_last: bool | None = None  # None: on (1.44x faster supernet steps on 2 CPU cores too; RESULTS.md)
     checkpoint_every: int = field(default=200, metadata=positive())
     log_every: int = field(default=10, metadata=positive())
     eval_every: int = field(default=0, metadata=non_negative())  # 0: evaluate only at the end

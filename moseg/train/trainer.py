@@ -57,6 +57,12 @@ def load_arch(spec: str | dict) -> Arch:
     return Arch.from_dict(data)
 
 
+def saved_config(state: dict) -> dict:
+    """The training config stored in a checkpoint, with keys added to the schema since then at their defaults,
+    so that a checkpoint written before a new key existed compares equal to the config that resumes it."""
+    return to_dict(from_dict(TrainConfig, state["config"]))
+
+
 def config_differences(saved: dict, current: dict, prefix: str = "") -> list[str]:
     """Dotted keys whose values differ between two nested config dicts."""
     keys = sorted(set(saved) | set(current))
@@ -159,7 +165,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == torch.float16)
 
     def _restore(self, state: dict) -> None:
-        saved, current = state["config"], to_dict(self.config)
+        saved, current = saved_config(state), to_dict(self.config)
         changed = [k for k in config_differences(saved, current) if k not in RESUMABLE_CHANGES]
         if changed:
             raise ConfigError(f"cannot resume {self.checkpoint_path}: the config differs in {changed}; only "

@@ -18,6 +18,26 @@ def test_space_command_prints_summary_table_and_json(capsys):
     assert Arch.from_dict(records[2]["arch"]) == space.decode(space.sample(2, 1)[0])
 
 
+def test_threads_default_to_one_for_the_demo_and_are_restored(monkeypatch, capsys):
+    import torch
+
+    from moseg import cli
+
+    seen = []
+    monkeypatch.setattr(cli, "cmd_demo", lambda args: seen.append(torch.get_num_threads()) or 0)
+    monkeypatch.setattr(cli, "cmd_space", lambda args: seen.append(torch.get_num_threads()) or 0)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    before = torch.get_num_threads()
+    assert main(["demo"]) == 0 and main(["--threads", "2", "demo"]) == 0 and main(["space"]) == 0
+    assert seen == [1, 2, before] and torch.get_num_threads() == before
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert main(["demo"]) == 0 and seen[-1] == before  # the environment's choice, read by torch, is kept
+    for bad in (["--threads", "0", "space"], ["latency", "--threads", "-1", "--out", "x.csv"]):
+        with pytest.raises(SystemExit):
+            main(bad)
+        assert "expected a positive integer" in capsys.readouterr().err
+
+
 def test_bad_resolution_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["space", "--resolution", "360by480"])

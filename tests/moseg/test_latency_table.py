@@ -92,6 +92,10 @@ def test_covering_archs_hold_every_part_of_the_space(space):
     blocks = sum(len(w) for w in space.branch_widths) * space.num_block_configs()
     slots = space.num_branches * space.max_depth
     assert len(cover) <= blocks / slots + 5  # packed: few archs beyond the block slots' lower bound
+    pairs = len(space.stem_widths) * len(space.branch_widths[0]) + len(space.branch_widths[0]) * len(space.head_widths)
+    pairs += sum(len(space.branch_widths[b - 1]) * len(w) + len(w) * len(space.branch_widths[0])
+                 for b, w in enumerate(space.branch_widths) if b)
+    assert len(covered) == blocks + pairs  # every block, transition, fusion, stem and head the space allows
 
 
 def test_fill_space_times_every_part_once_then_predict_only_looks_up(tmp_path, monkeypatch):

@@ -48,7 +48,7 @@ def test_the_demo_writes_the_front_the_archive_figures_and_exports(demo):
         assert latency["protocol"]["threads"] == 1 and latency["protocol"]["input_shape"] == [1, 3, 64, 80]
     summary = json.loads((demo / "retrain" / "summary.json").read_text())
     assert summary["n"] == n and summary["data_protocol"] == "synthetic scenes-8 at 64x48"
-    assert summary["latency_protocol"].endswith("float32 eager, 1 thread, batch 1 at 64x80")
+    assert summary["latency_protocol"].endswith("float32 eager, 1 thread, batch 1 at 80x64")
     class_iou = json.loads(retrained["test_class_iou"].iloc[0])
     assert list(class_iou)[:2] == ["sky", "building"] and 0 <= class_iou["sky"] <= 1
     timings = pd.read_csv(demo / "timings.csv")

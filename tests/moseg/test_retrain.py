@@ -64,6 +64,12 @@ def test_selection_keeps_one_network_of_each_size(tmp_path):
                                                                                    index=False)
     chosen = selected_networks(RetrainConfig(search_dir=str(tmp_path), select="spaced", n_select=3), space)
     assert [n.key for n in chosen] == [keys[2], keys[1]]  # of the equal-size pair, the more accurate one
+    x[space.index("b0.k0.op")] = 1  # attention: kv_pool 8 and 16 cost the same at small inputs, not at 360x480
+    pooled = x.copy()
+    pooled[space.index("b0.k0.kv_pool")] = 1 - x[space.index("b0.k0.kv_pool")]
+    keys = [" ".join(str(v) for v in v_) for v_ in (x, pooled)]
+    pd.DataFrame({"x": keys, "f0": [0.4, 0.3], "f1": [2.0, 2.1]}).to_csv(tmp_path / "front.csv", index=False)
+    assert len(selected_networks(RetrainConfig(search_dir=str(tmp_path), select="front"), space)) == 2
 
 
 def test_kendall_tau_of_supernet_against_scratch_counts_ok_searched_networks_only():

@@ -23,6 +23,16 @@ def test_csv_log_appends_and_truncates_for_resume(tmp_path):
         log.append({"lr": 1})
 
 
+def test_csv_log_written_before_columns_were_added_gains_them_empty(tmp_path):
+    path = tmp_path / "log.csv"
+    CsvLog(path, ["a", "b"]).append({"a": 1, "b": 2})
+    log = CsvLog(path, ["a", "b", "c"])
+    log.append({"a": 3, "c": 4})
+    assert log.rows() == [{"a": "1", "b": "2", "c": ""}, {"a": "3", "b": "", "c": "4"}]
+    with pytest.raises(ValueError, match="has columns \\['a', 'b', 'c'\\], expected \\['a', 'x'\\]"):
+        CsvLog(path, ["a", "x"])
+
+
 def test_checkpoint_restores_every_generator(tmp_path):
     from moseg.train.checkpoint import restore_rng
 

@@ -7,7 +7,7 @@ import torch
 
 from moseg.config import ConfigError
 from moseg.train import Trainer, load_train_config, train
-from moseg.train.checkpoint import load_checkpoint
+from moseg.train.checkpoint import load_checkpoint, save_checkpoint
 from moseg.train.trainer import LOG_COLUMNS
 
 
@@ -111,6 +111,16 @@ def test_sandwich_archs_are_max_min_and_seeded_samples(tiny_config, tiny_space):
     archs = trainer.step_archs(4)
     assert archs[0] == space.max_arch() and archs[1] == space.min_arch() and len(archs) == 5
     assert trainer.step_archs(4) == archs and trainer.step_archs(5) != archs
+
+
+def test_a_checkpoint_from_before_a_new_config_key_resumes(tiny_config, tmp_path):
+    train(tiny_config("train.iterations=3"))
+    path = tmp_path / "run" / "checkpoint.pt"
+    state = load_checkpoint(path)
+    for key in ("class_weight_power", "distill_warmup_iters"):  # keys added after such checkpoints were written
+        del state["config"]["loss"][key]
+    save_checkpoint(path, state)
+    assert Trainer(tiny_config("train.iterations=4"), resume=True).start_step == 3
 
 
 def test_resume_refuses_a_changed_recipe(tiny_config):
