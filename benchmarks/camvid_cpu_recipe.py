@@ -28,7 +28,7 @@ import torch
 from markdown_table import markdown
 from matplotlib.figure import Figure
 
-from moseg.candidates import CandidateEvaluator, EvaluationData
+from moseg.candidates import CandidateEvaluator
 from moseg.config import load_config
 from moseg.pipeline import load_pipeline_config
 from moseg.plot import STYLE, save_figure, series_style
@@ -93,13 +93,8 @@ def train_variant(name: str, config: TrainConfig) -> Trainer:
 def calibration_table(trainer: Trainer, name: str) -> pd.DataFrame:
     """search_val mIoU of the max and min arch of a trained supernet after BN recalibration on n images."""
     rows = []
-    e = trainer.config.eval
     for n in CALIB_IMAGES:
-        data = EvaluationData.from_datasets(
-            trainer.calibration_data, trainer.val_data, split=trainer.config.data.val_split, device=trainer.device,
-            calib_images=n, calib_batch_size=e.calib_batch_size, batch_size=e.batch_size,
-            seed=trainer.config.seed, workers=0, channels_last=trainer.channels_last)
-        evaluator = CandidateEvaluator(trainer.net, data)
+        evaluator = CandidateEvaluator(trainer.net, trainer.evaluation_data(calib_images=n))
         for arch_name, arch in (("max", trainer.max_arch), ("min", trainer.min_arch)):
             score = evaluator.score(arch)
             rows.append({"variant": name, "calib_images": n, "arch": arch_name, "miou": score.miou,

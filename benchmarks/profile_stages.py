@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from moseg.candidates import CandidateEvaluator, EvaluationData
+from moseg.candidates import CandidateEvaluator
 from moseg.config import load_config
 from moseg.data import build_dataset
 from moseg.pipeline import load_pipeline_config, stage_configs
@@ -104,12 +104,9 @@ def main() -> None:
     reports.append(profiled(f"supernet training, {args.steps} sandwich steps", supernet.run, args.top))
     shutdown(supernet.process)
 
-    d, e = supernet.config.data, supernet.config.eval
-    data = EvaluationData.from_datasets(
-        supernet.calibration_data, build_dataset(d.dataset, d.root, "search_val", **d.options), split="search_val",
-        device=supernet.device, calib_images=e.calib_images, calib_batch_size=e.calib_batch_size,
-        batch_size=e.batch_size, workers=0, channels_last=supernet.channels_last)
-    evaluator = CandidateEvaluator(supernet.net, data)
+    d = supernet.config.data
+    search_val = build_dataset(d.dataset, d.root, "search_val", **d.options)
+    evaluator = CandidateEvaluator(supernet.net, supernet.evaluation_data(val_data=search_val, split="search_val"))
     space = supernet.space
     archs = [space.min_arch(), space.max_arch(), space.decode(space.sample(1, 0)[0])]
     reports.append(profiled("candidate scoring, 3 archs (min, max, sampled)",

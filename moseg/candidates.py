@@ -154,7 +154,7 @@ class CandidateEvaluator:
         supernet.load_state_dict(state["model"])
         options = {"calib_images": config.eval.calib_images, "calib_batch_size": config.eval.calib_batch_size,
                    "batch_size": config.eval.batch_size, "seed": config.seed,
-                   "channels_last": config.train.channels_last is not False, **kw}  # as the supernet trained
+                   "channels_last": config.train.uses_channels_last, **kw}
         evaluation = EvaluationData.from_datasets(
             build_dataset(data.dataset, root, data.train_split, **data.options),
             build_dataset(data.dataset, root, split, **data.options), split=split, device=device, **options)

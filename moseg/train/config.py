@@ -81,6 +81,11 @@ class TrainLoopConfig:
     eval_every: int = field(default=0, metadata=non_negative())  # 0: evaluate only at the end
     progress: bool = True
 
+    @property
+    def uses_channels_last(self) -> bool:
+        """The memory layout of training and scoring: channels_last unless set to false."""
+        return self.channels_last is not False
+
 
 @dataclass
 class EvalConfig:

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from moseg.candidates import CandidateEvaluator, EvaluationData, autocast
@@ -91,7 +92,7 @@ class Trainer:
                                   "run, or choose another out_dir")
         self.device = resolve_device(config.device, local_rank=int(os.environ.get("LOCAL_RANK", "0")))
         self.amp = self._amp_dtype()
-        self.channels_last = config.train.channels_last is not False
+        self.channels_last = config.train.uses_channels_last
         self.process: ProcessInfo = init_from_env(self.device)
         if config.data.batch_size % self.process.world_size:
             raise ConfigError(f"data.batch_size = {config.data.batch_size} is not divisible by the "
@@ -321,16 +322,24 @@ class Trainer:
         barrier(self.process)
 
     # ----------------------------------------------------------------------------------------- evaluation
+    def evaluation_data(self, calib_images: int | None = None, val_data: Dataset | None = None,
+                        split: str | None = None) -> EvaluationData:
+        """The batches this run scores networks on (its `eval.*` settings, device, precision and layout);
+        `calib_images`, and `val_data` with its `split`, replace the config's for a study."""
+        e = self.config.eval
+        return EvaluationData.from_datasets(
+            self.calibration_data, self.val_data if val_data is None else val_data,
+            split=split or self.config.data.val_split, device=self.device,
+            calib_images=e.calib_images if calib_images is None else calib_images,
+            calib_batch_size=e.calib_batch_size, batch_size=e.batch_size, seed=self.config.seed,
+            workers=self.config.data.workers, rank=self.process.rank, world_size=self.process.world_size,
+            amp=self.amp, channels_last=self.channels_last)
+
     def evaluate(self, iteration: int) -> dict:
         """Validation mIoU: of the max and min archs (BN recalibrated) for a supernet, of the network (its own
         running statistics) for a standalone run. Appended to eval.csv; returns {name: scores}."""
         if self.evaluation is None:
-            e = self.config.eval
-            self.evaluation = EvaluationData.from_datasets(
-                self.calibration_data, self.val_data, split=self.config.data.val_split, device=self.device,
-                calib_images=e.calib_images, calib_batch_size=e.calib_batch_size, batch_size=e.batch_size,
-                seed=self.config.seed, workers=self.config.data.workers, rank=self.process.rank,
-                world_size=self.process.world_size, amp=self.amp, channels_last=self.channels_last)
+            self.evaluation = self.evaluation_data()
         results = {}
         if self.config.standalone:
             start = time.perf_counter()
