@@ -7,10 +7,13 @@ Problems (all objectives minimised, every exact front known):
                      table row (fewest differing genes, then lowest row index), so only table rows are evaluated.
   tnb101-SPACE       TransNAS-Bench-101 segmentation (micro 711, macro 725 networks): 100 - pixel accuracy vs
                      FLOPs, canonicalised to table rows the same way.
-Methods: run_search with each pre-screening (surrogate-spacing is the default), random search, NSGA-II on true
-evaluations. Each run of (problem, method, budget, seed) has its own resumable output folder under OUT/runs, and
-one result row in OUT/results.csv; a rerun skips finished runs. Runs go budget by budget in the order given,
-seed by seed within a budget, so a benchmark stopped part way holds whole seeds of the first budgets.
+Methods: `default`, run_search with every setting at its default (the design size, surrogate and pre-screening
+a user gets); `default-doeF`, the same with n_doe = round(F * budget) (how the default design size was chosen);
+`surrogate-PRESCREEN`, run_search with each pre-screening, n_doe = min(100, budget / 2) and the surrogate given by
+--surrogate (the issue-6 protocol); random search and NSGA-II on true evaluations. Each run of (problem, method,
+budget, seed) has its own resumable output folder under OUT/runs, and one result row in OUT/results.csv; a rerun
+skips finished runs. Runs go budget by budget in the order given, seed by seed within a budget, so a benchmark
+stopped part way holds whole seeds of the first budgets.
 Hypervolume ratio = found / exact, both against the exact front's nadir + 10 % of its range.
 
     python benchmarks/search_efficiency.py --out runs/search_efficiency --jobs 2
@@ -37,7 +40,8 @@ from moseg.search import nsga2_search, random_search, run_search
 from moseg.search.indicators import hypervolume, non_dominated
 
 PRESCREENS = ("spacing", "hvi", "optimistic", "none")
-METHODS = (*(f"surrogate-{p}" for p in PRESCREENS), "random", "nsga2")
+METHODS = ("default", *(f"surrogate-{p}" for p in PRESCREENS), "random", "nsga2")
+SEARCHES = ("default", "surrogate-")  # prefixes of the surrogate-assisted methods
 RESULT_COLUMNS = ["problem", "method", "budget", "seed", "evaluations", "hv_ratio", "seconds"]
 
 
@@ -119,7 +123,11 @@ def run_one(problem_name: str, method: str, budget: int, seed: int, out: Path, s
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if method == "random":
+        if method.startswith("default"):
+            doe = {"n_doe": round(float(method.removeprefix("default-doe")) * budget)} if "-doe" in method else {}
+            result = run_search(problem.evaluate, problem.xl, problem.xu, budget, seed=seed, out_dir=folder,
+                                canonicalize=problem.canonicalize, log=None, **doe)
+        elif method == "random":
             result = random_search(problem.evaluate, problem.xl, problem.xu, budget, **common)
         elif method == "nsga2":
             result = nsga2_search(problem.evaluate, problem.xl, problem.xu, budget, pop_size=20, **common)
@@ -133,11 +141,21 @@ def run_one(problem_name: str, method: str, budget: int, seed: int, out: Path, s
             "seconds": round(time.perf_counter() - started, 1)}
 
 
+def method_name(text: str) -> str:
+    """A method of METHODS or default-doeF with 0 < F < 1; argparse's error otherwise."""
+    fraction = text.removeprefix("default-doe")
+    if text in METHODS or (fraction != text and fraction.replace(".", "", 1).isdigit() and 0 < float(fraction) < 1):
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r} is not a method; expected one of {', '.join(METHODS)} or "
+                                     "default-doeF with 0 < F < 1")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--problems", nargs="+", default=list(PROBLEMS), choices=list(PROBLEMS))
-    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    p.add_argument("--methods", nargs="+", default=list(METHODS), type=method_name,
+                   help=f"among {', '.join(METHODS)} and default-doeF (F a fraction of the budget, e.g. 0.5)")
     p.add_argument("--budgets", type=int, nargs="+", default=[50, 100, 200])
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--surrogate", default="adaptive_switching", help="surrogate of the surrogate-* methods")
@@ -164,6 +182,7 @@ def main() -> None:
     if {"random", "nsga2"} <= set(table["method"]):
         print_table("Seeds on which the surrogate variant beats both random search and NSGA-II (seeds with all "
                     "three)", paired_wins(table))
+        print(f"\nAll surrogate methods together beat both on {overall_wins(table)} (problem, seed) pairs.")
     short = short_infills(args.out, table)
     if len(short):
         print_table("In-fill iterations that evaluated fewer than n_infill new vectors: short / all (runs); each "
@@ -175,7 +194,7 @@ def paired_wins(table: pd.DataFrame) -> pd.Series:
     NSGA-II's on the same seed."""
     wide = table.pivot_table(index=["problem", "budget", "seed"], columns="method", values="hv_ratio")
     rows = {}
-    for method in (m for m in wide.columns if m.startswith("surrogate-")):
+    for method in (m for m in wide.columns if m.startswith(SEARCHES)):
         paired = wide[[method, "random", "nsga2"]].dropna()
         wins = paired[method].gt(paired[["random", "nsga2"]].max(axis=1))
         for key, won in wins.groupby(level=["problem", "budget"]):
@@ -183,12 +202,23 @@ def paired_wins(table: pd.DataFrame) -> pd.Series:
     return pd.Series(rows).rename_axis(["problem", "budget", "method"])
 
 
+def overall_wins(table: pd.DataFrame) -> str:
+    """Per surrogate method and budget: 'wins/pairs' over every problem and seed."""
+    wide = table.pivot_table(index=["budget", "problem", "seed"], columns="method", values="hv_ratio")
+    parts = []
+    for method in (m for m in wide.columns if m.startswith(SEARCHES)):
+        for budget, group in wide[[method, "random", "nsga2"]].dropna().groupby(level="budget"):
+            won = group[method].gt(group[["random", "nsga2"]].max(axis=1))
+            parts.append(f"{method} at budget {budget}: {int(won.sum())}/{len(won)} ({100 * won.mean():.0f} %)")
+    return "; ".join(parts)
+
+
 def short_infills(out: Path, table: pd.DataFrame) -> pd.Series:
     """Per (problem, budget, surrogate method): 'short/all (runs)' over the in-fill iterations of the runs whose
     folder is still under OUT/runs. A short iteration found fewer unevaluated candidates than n_infill; it shows
     how often the optimiser's final population had (almost) nothing new to offer."""
     tallies = []
-    for run in table[table["method"].str.startswith("surrogate-")].itertuples():
+    for run in table[table["method"].str.startswith(SEARCHES)].itertuples():
         folder = run_folder(out, run.problem, run.method, run.budget, run.seed)
         if not (folder / "stats.csv").exists():
             continue

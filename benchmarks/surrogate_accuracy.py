@@ -10,6 +10,11 @@ Three sections, each printing markdown tables (copied into benchmarks/RESULTS.md
                 device and their mean over devices; baseline FLOPs (Spearman of FLOPs itself; MAPE of a
                 least-squares line latency = a * FLOPs + b fitted on the training networks).
   cost          fit on 1,000 samples x 50 genes and predict 100,000 candidates, timed, for every surrogate.
+  shift         the region a search moves into: fit on the design-of-experiments rows of real search archives
+                (iteration 0), rank the rows the search chose afterwards. Archives: budget-200 `surrogate-spacing`
+                runs of benchmarks/search_efficiency.py on the five NAS tables (made by --make-archives when
+                missing, resumably), and any CamVid search archive given with --camvid-archive. Targets: the
+                accuracy objective (f0) and the cost objective (f1: latency, or FLOPs on TransNAS-Bench-101).
 
 Surrogates see only the integer genes (TNB101 op indices; NAS-Bench-201 per-edge operations). Every split of
 size n, number k, permutes the rows with numpy.random.default_rng([seed, n, k]) and every surrogate gets
@@ -17,12 +22,15 @@ random_state = seed + k, so runs are repeatable and all models see the same spli
 
     python benchmarks/surrogate_accuracy.py                      # the issue's protocol
     python benchmarks/surrogate_accuracy.py --splits 3 --latency-splits 2 --sections segmentation
+    python benchmarks/surrogate_accuracy.py --sections shift --make-archives --archives runs/search_efficiency \
+        --camvid-archive runs/camvid_cpu/search/archive.csv
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import math
 import os
 import platform
@@ -56,6 +64,11 @@ TNB101_BASELINES = ("flops", "params", "grasp", "fisher", "grad_norm", "l2_norm"
 META_SURROGATES = ("adaptive_switching", "ensemble")  # not "single models" in the issue's target
 DEFAULT_LATENCY_MODELS = ("block_latency", "gp", "ridge_onehot", "xgb")
 TARGET_SIZE = 100  # the train size at which the issue states its accuracy targets
+SHIFT_PROBLEMS = ("nb201-1080ti_1", "nb201-pixel3", "nb201-raspi4", "tnb101-micro", "tnb101-macro")
+SHIFT_TARGETS = {problem: ("100 - accuracy", "latency ms" if problem.startswith("nb201") else "FLOPs")
+                 for problem in SHIFT_PROBLEMS}
+SHIFT_METHOD, SHIFT_BUDGET = "surrogate-spacing", 200
+SHIFT_ARCHIVE_SURROGATE = "adaptive_switching"  # the default when the archives were first made
 
 
 @dataclass(frozen=True)
@@ -66,6 +79,21 @@ class RankingTask:
     genes: np.ndarray
     target: np.ndarray
     baselines: pd.DataFrame  # one column per training-free score, higher = predicted better
+
+
+@dataclass(frozen=True)
+class ShiftTask:
+    """One objective of one search archive: the design rows to fit on, the rows the search chose to rank."""
+
+    name: str
+    objective: int
+    target: str
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    features_train: pd.DataFrame  # per-network features (FLOPs, params, zero-cost proxies; may have no columns)
+    features_test: pd.DataFrame
 
 
 # ----------------------------------------------------------------------------------------------------- data
@@ -332,6 +360,186 @@ def cost_section(args: argparse.Namespace) -> None:
     print()
 
 
+def shift_tasks(args: argparse.Namespace) -> list[ShiftTask]:
+    """One task per archive and objective: the search-efficiency archives of the NAS tables (made first where
+    missing and --make-archives is given) and the CamVid archives given."""
+    import search_efficiency
+
+    tasks = []
+    for problem in SHIFT_PROBLEMS:
+        features = table_features(args.data, problem)
+        for seed in range(args.shift_seeds):
+            folder = search_efficiency.run_folder(args.archives, problem, SHIFT_METHOD, SHIFT_BUDGET, seed)
+            if not (folder / "front.csv").exists():
+                if not args.make_archives:
+                    print(f"- missing {folder} (run with --make-archives to make it)")
+                    continue
+                search_efficiency.run_one(problem, SHIFT_METHOD, SHIFT_BUDGET, seed, args.archives,
+                                          SHIFT_ARCHIVE_SURROGATE)
+            tasks += archive_tasks(f"{problem} s{seed}", folder / "archive.csv", SHIFT_TARGETS[problem], features)
+    for path in args.camvid_archive:
+        features = camvid_features(path, args.camvid_checkpoint) if args.camvid_checkpoint else None
+        tasks += archive_tasks(f"camvid {Path(path).parent.parent.name}", Path(path), ("1 - mIoU", "latency ms"),
+                               features)
+    return tasks
+
+
+def table_features(data: Path, problem: str) -> Callable[[np.ndarray], pd.DataFrame]:
+    """The per-network features of a NAS table, looked up by genes: FLOPs and params, and on
+    TransNAS-Bench-101 the zero-cost proxies its subset lists."""
+    if problem.startswith("nb201"):
+        table = pd.read_csv(data / "naslib_zc_subsets" / "nb201_subset_acc_latency.csv")
+        genes = nb201_genes(table["arch_str"])
+        columns = table[["flops_cifar10_M", "params_cifar10_M"]].set_axis(["flops", "params"], axis=1)
+    else:
+        table, genes = tnb101_segmentation(data, problem.removeprefix("tnb101-"))
+        columns = table[list(TNB101_BASELINES)]
+    rows = {tuple(g): i for i, g in enumerate(genes)}
+    return lambda X: columns.iloc[[rows[tuple(x)] for x in X]].reset_index(drop=True).astype(float)
+
+
+def camvid_features(archive: Path, checkpoint: Path) -> Callable[[np.ndarray], pd.DataFrame]:
+    """MACs and params at the search resolution, and the zero-cost proxies of each network with the
+    supernet's trained weights and at initialisation, on 4 images of the checkpoint's validation split (cached
+    beside the archive)."""
+    from moseg.config import from_dict
+    from moseg.data import build_dataset
+    from moseg.proxies import ProxyCache
+    from moseg.space import SearchSpace, count_flops, count_params
+    from moseg.supernet import Supernet
+    from moseg.train.checkpoint import load_checkpoint
+    from moseg.train.config import TrainConfig
+
+    state = load_checkpoint(checkpoint)
+    config = from_dict(TrainConfig, state["config"])
+    space, num_classes = SearchSpace(**config.model.space), state["num_classes"]
+    dataset = build_dataset(config.data.dataset, config.data.root, config.data.val_split, **config.data.options)
+    items = [dataset[i] for i in np.random.default_rng([0, 7]).choice(len(dataset), 4, replace=False)]
+    images, labels = torch.stack([image for image, _ in items]), torch.stack([label for _, label in items])
+    trained = Supernet(space, num_classes)
+    trained.load_state_dict(state["model"])
+    torch.manual_seed(0)
+    caches = {"trained": ProxyCache(archive.parent / "proxies_trained.csv", trained, images, labels),
+              "init": ProxyCache(archive.parent / "proxies_init.csv", Supernet(space, num_classes), images, labels)}
+    resolution = tuple(images.shape[-2:])
+
+    def features(X: np.ndarray) -> pd.DataFrame:
+        archs = [space.decode(x) for x in X]
+        table = pd.DataFrame({"macs": [count_flops(a, num_classes, resolution) for a in archs],
+                              "params": [count_params(a, num_classes) for a in archs]})
+        for weights, cache in caches.items():
+            with threadpool_limits(limits=1):
+                scores = cache(X)
+            for j, name in enumerate(cache.names):
+                table[f"{name} ({weights})"] = scores[:, j]
+        return table
+
+    return features
+
+
+def archive_tasks(name: str, path: Path, targets: tuple[str, str],
+                  features: Callable[[np.ndarray], pd.DataFrame] | None) -> list[ShiftTask]:
+    """The two ranking tasks of one search archive: train on iteration 0, test on every later successful row."""
+    archive = pd.read_csv(path)
+    archive = archive[archive["status"] == "ok"]
+    genes = np.array([[int(v) for v in x.split()] for x in archive["x"]])
+    F = np.array([json.loads(f) for f in archive["f"]], dtype=float)
+    design = (archive["iteration"] == 0).to_numpy()
+    table = features(genes) if features else pd.DataFrame(index=range(len(genes)))
+    return [ShiftTask(name, j, target, genes[design], F[design, j], genes[~design], F[~design, j],
+                      table[design].reset_index(drop=True), table[~design].reset_index(drop=True))
+            for j, target in enumerate(targets)]
+
+
+def shift_scores(task: ShiftTask, model: str, seed: int) -> dict[str, object]:
+    """One surrogate fitted on the task's design rows, ranking its searched rows (lower objective = better).
+    `MODEL+features`: the model on ordinal genes and the task's per-network features side by side."""
+    name, with_features = model.removesuffix("+features"), model.endswith("+features")
+    X_train, X_test = task.X_train, task.X_test
+    surrogate = seeded_surrogate(name, seed)
+    if with_features:
+        X_train = np.hstack([X_train, task.features_train.fillna(0).to_numpy()])
+        X_test = np.hstack([X_test, task.features_test.fillna(0).to_numpy()])
+        surrogate.set_params(encoding="ordinal")
+    with threadpool_limits(limits=1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        started = time.perf_counter()
+        predicted = surrogate.fit(X_train, task.y_train).predict(X_test)
+    return {"task": task.name, "objective": task.objective, "target": task.target, "model": model,
+            "seconds": time.perf_counter() - started, **ranking_scores(-task.y_test, -predicted)}
+
+
+def shift_baseline_rows(task: ShiftTask) -> list[dict[str, object]]:
+    """Each per-network feature as a training-free ranking of the searched rows: larger predicts more accurate
+    (objective 0) and, for FLOPs, MACs and params, costlier (objective 1)."""
+    rows = []
+    for column in task.features_test:
+        values = task.features_test[column].to_numpy(float)
+        if task.objective == 1 and column not in ("flops", "macs", "params"):
+            continue  # a proxy of accuracy is no predictor of cost
+        if not np.all(np.isfinite(values)):
+            continue
+        score = values if task.objective == 0 else -values
+        rows.append({"task": task.name, "objective": task.objective, "target": task.target,
+                     "model": f"{column} (baseline)", **ranking_scores(-task.y_test, score)})
+    return rows
+
+
+def shift_section(args: argparse.Namespace) -> None:
+    print("\n## Shift: fit on the design of experiments, rank what the search chose afterwards\n")
+    tasks = shift_tasks(args)
+    if not tasks:
+        print("No archives found.\n")
+        return
+    print(f"Archives: budget-{SHIFT_BUDGET} {SHIFT_METHOD} searches (surrogate {SHIFT_ARCHIVE_SURROGATE}, "
+          f"n_doe {SHIFT_BUDGET // 2}) of benchmarks/search_efficiency.py, seeds 0..{args.shift_seeds - 1}, under "
+          f"{args.archives}; CamVid: {', '.join(map(str, args.camvid_archive)) or 'none'}. Train: the design rows "
+          "(iteration 0); test: every later successful row. Surrogates get random_state = --seed. Precision at "
+          "the top 10 % of the lowest objective values.\n")
+    print("| archive | objective | train rows | test rows |\n|---|---|---|---|")
+    for task in tasks:
+        print(f"| {task.name} | {task.target} | {len(task.y_train)} | {len(task.y_test)} |")
+    started = time.perf_counter()
+    models = [*args.shift_models, *(f"{m}+features" for m in args.feature_models)]
+    calls = [(shift_scores, (task, model, args.seed)) for task in tasks for model in models
+             if not model.endswith("+features") or task.features_train.shape[1]]
+    rows = pd.DataFrame(run_parallel(args.jobs, calls) + [row for task in tasks for row in shift_baseline_rows(task)])
+    print(f"\n(wall {time.perf_counter() - started:.0f} s)\n")
+    if args.shift_csv:
+        rows.to_csv(args.shift_csv, index=False)
+    rows["problem"] = rows["task"].str.replace(r" s\d+$", "", regex=True)
+    for objective, kind in ((0, "accuracy"), (1, "cost (latency or FLOPs)")):
+        part = rows[rows["objective"] == objective]
+        for metric, title in (("kendall_tau", "Kendall tau"), ("precision_at_10pct", "Precision at top 10 %")):
+            per_problem = part.groupby(["model", "problem"])[metric].mean().unstack("problem")
+            per_problem["mean over problems"] = per_problem.mean(axis=1)
+            per_problem = per_problem.sort_values("mean over problems", ascending=False)
+            print(f"#### {kind}: {title} (mean over seeds)\n\n"
+                  f"{markdown(per_problem.map(lambda v: f'{v:.3f}'), 'model')}\n")
+        report_shift_target(part, kind, args.shift_default)
+    seconds = rows.dropna(subset=["seconds"]).groupby("model")["seconds"].mean().sort_values()
+    print("Mean fit + predict seconds per task (one thread):\n\n"
+          f"{markdown(seconds.map(lambda v: f'{v:.2f}').to_frame('seconds'), 'model')}\n")
+
+
+def report_shift_target(rows: pd.DataFrame, kind: str, default: str) -> None:
+    """The issue's test of the default: at least the best single model's mean tau over problems (chosen in
+    hindsight), and on no problem below the worst-but-one model."""
+    if default not in set(rows["model"]):
+        return
+    per_problem = rows.groupby(["model", "problem"])["kendall_tau"].mean().unstack("problem")
+    singles = per_problem.loc[[m for m in per_problem.index
+                               if m in list_surrogates() and m not in (*META_SURROGATES, default)]]
+    mean = per_problem.mean(axis=1)
+    best = mean[singles.index].idxmax()
+    worst_but_one = singles.apply(lambda column: column.sort_values().iloc[1] if len(column) > 1 else column.min())
+    below = [p for p in per_problem.columns if per_problem.loc[default, p] < worst_but_one[p]]
+    print(f"Target ({kind}): {default} mean tau {mean[default]:.3f} vs best single model in hindsight {best} "
+          f"{mean[best]:.3f}: {'met' if mean[default] >= mean[best] else 'NOT met'}; below the worst-but-one "
+          f"single model on {len(below)} of {per_problem.shape[1]} problems{': ' + ', '.join(below) if below else ''}"
+          f"\n")
+
+
 # ------------------------------------------------------------------------------------------------- main
 
 
@@ -345,14 +553,27 @@ def machine_description() -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="benchdata folder (default: %(default)s)")
-    parser.add_argument("--sections", nargs="+", default=["segmentation", "latency", "cost"],
-                        choices=["segmentation", "latency", "cost"])
+    parser.add_argument("--sections", nargs="+", default=["segmentation", "latency", "cost", "shift"],
+                        choices=["segmentation", "latency", "cost", "shift"])
     parser.add_argument("--models", nargs="+", default=list_surrogates(), choices=list_surrogates(),
                         help="surrogates for the segmentation and cost sections (default: all registered)")
     parser.add_argument("--latency-models", nargs="+", default=list(DEFAULT_LATENCY_MODELS),
                         choices=list_surrogates())
     parser.add_argument("--splits", type=int, default=20, help="random splits per train size (segmentation)")
     parser.add_argument("--latency-splits", type=int, default=10, help="random splits per size and device")
+    parser.add_argument("--shift-models", nargs="+", default=[m for m in list_surrogates() if m != "block_latency"],
+                        choices=list_surrogates(), help="surrogates of the shift section")
+    parser.add_argument("--shift-default", default="consensus", help="the model the shift target is checked for")
+    parser.add_argument("--shift-seeds", type=int, default=3, help="search seeds per NAS table (shift section)")
+    parser.add_argument("--archives", type=Path, default=Path("runs/search_efficiency"),
+                        help="search_efficiency output folder holding (or to hold) the archives")
+    parser.add_argument("--make-archives", action="store_true", help="run the missing archive searches first")
+    parser.add_argument("--camvid-archive", nargs="*", type=Path, default=[], help="CamVid search archive.csv")
+    parser.add_argument("--camvid-checkpoint", type=Path, help="supernet checkpoint of the CamVid archives: adds "
+                        "MACs, params and zero-cost proxies as features and baselines")
+    parser.add_argument("--feature-models", nargs="*", default=["xgb", "random_forest"], choices=list_surrogates(),
+                        help="surrogates also fitted on genes plus per-network features (shift section)")
+    parser.add_argument("--shift-csv", type=Path, help="write the shift section's per-task rows here")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=os.cpu_count(), help="worker processes for the splits")
     return parser.parse_args(argv)
@@ -367,7 +588,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"seeds: --seed {args.seed}; split (n, k) = numpy.random.default_rng([{args.seed}, n, k]).permutation; "
           f"surrogates get random_state = {args.seed} + k; data: {args.data}")
     print(f"load average (1, 5, 15 min) at the start: {', '.join(f'{load:.2f}' for load in os.getloadavg())}")
-    sections = {"segmentation": segmentation_section, "latency": latency_section, "cost": cost_section}
+    sections = {"segmentation": segmentation_section, "latency": latency_section, "cost": cost_section,
+                "shift": shift_section}
     for section in args.sections:
         sections[section](args)
     print(f"Total wall time: {(time.perf_counter() - started) / 60:.1f} min; load average (1, 5, 15 min) at the "

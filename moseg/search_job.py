@@ -20,6 +20,7 @@ from moseg.config import ConfigError, check, choices, dump_yaml, load_config, no
 from moseg.devices import device_name, resolve_device
 from moseg.latency import LatencySettings
 from moseg.search import PRESCREENERS, SearchResult, run_search
+from moseg.search.loop import check_settings
 from moseg.search.vectors import check_bounds
 from surrogates import list_surrogates
 
@@ -45,7 +46,7 @@ class SearchJobConfig:
     split: str | None = None  # validation split (default: the checkpoint's, i.e. search_val)
     seed: int = 0
     budget: int = field(default=300, metadata=positive())
-    n_doe: int = field(default=100, metadata=check(lambda v: v >= 2, ">= 2"))
+    n_doe: int | None = field(default=None, metadata=check(lambda v: v >= 2, ">= 2"))  # None: from the budget
     n_infill: int = field(default=8, metadata=positive())
     prescreen: str = field(default="spacing", metadata=choices(*sorted(PRESCREENERS)))
     surrogate: str = field(default="adaptive_switching", metadata=choices(*list_surrogates()))
@@ -66,6 +67,8 @@ def search_supernet(config: SearchJobConfig) -> SearchResult:
     if not Path(config.checkpoint).is_file():
         raise ConfigError(f"checkpoint = {config.checkpoint!r} does not exist; train a supernet first "
                           "(moseg train-supernet)")
+    check_settings(config.budget, config.seed, config.n_doe, config.n_infill, config.prescreen, config.surrogate,
+                   config.pop_size, config.n_gen, 1, 0, None, None, n_var=None)  # before the expensive set-up
     device = resolve_device(config.device)
     evaluator = CandidateEvaluator.from_checkpoint(config.checkpoint, device=device, root=config.data_root,
                                                    split=config.split)

@@ -9,9 +9,11 @@ A standalone library (it imports nothing from `moseg`). Every surrogate takes a 
     print(picker.cv_scores_, picker.chosen_)
 
 Modules: `encoders` (gene encoders), `registry`, `models` (single models), `ensemble`, `switching`,
-`latency` (lookup-table latency model), `metrics`.
+`consensus` (weighted mean of diverse models), `latency` (lookup-table latency model), `metrics`.
 """
 
+from surrogates.base import min_training_rows
+from surrogates.consensus import Consensus
 from surrogates.encoders import OneHotGeneEncoder, OrdinalGeneEncoder
 from surrogates.ensemble import Ensemble
 from surrogates.latency import BaselineResidualModel, BlockLatencyModel, BlockLookupTable
@@ -32,6 +34,7 @@ __all__ = [
     "BaselineResidualModel",
     "BlockLatencyModel",
     "BlockLookupTable",
+    "Consensus",
     "Ensemble",
     "GPSurrogate",
     "MLPSurrogate",
@@ -44,5 +47,6 @@ __all__ = [
     "XGBSurrogate",
     "list_surrogates",
     "make_surrogate",
+    "min_training_rows",
     "register_surrogate",
 ]

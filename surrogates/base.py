@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager, nullcontext
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.model_selection import KFold
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 from threadpoolctl import threadpool_limits
 
@@ -32,6 +33,23 @@ def check_query(estimator: BaseEstimator, X: ArrayLike) -> np.ndarray:
     """Validate X for prediction: the estimator is fitted and X is finite with the features seen in fit."""
     check_is_fitted(estimator)
     return validate_data(estimator, X, reset=False, dtype=np.float64)
+
+
+def min_training_rows(estimator: BaseEstimator) -> int:
+    """The fewest rows `estimator.fit` accepts: its own `min_training_rows()` where it declares one (models that
+    cross-validate internally), else 2, the minimum of every surrogate."""
+    declared = getattr(estimator, "min_training_rows", None)
+    return 2 if declared is None else int(declared())
+
+
+def shrunk_folds(n_rows: int, n_folds: int, min_test_rows: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Shuffled K-fold (train, test) index pairs with K = min(n_folds, n_rows // min_test_rows), so that a small
+    table still gets folds of at least `min_test_rows` held-out rows each; ValueError when not even 2 fit."""
+    k = min(n_folds, n_rows // min_test_rows)
+    if k < 2:
+        raise ValueError(f"{n_rows} training rows are too few for 2 folds of at least {min_test_rows} held-out "
+                         f"rows each; at least {2 * min_test_rows} are needed.")
+    return list(KFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros((n_rows, 1))))
 
 
 def draw_seeds(random_state: int | np.random.RandomState | None, n: int) -> list[int]:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.model_selection import KFold
 
-from surrogates.base import check_query, check_training_data, clone_with_seed, draw_seeds, fit_each
+from surrogates.base import check_query, check_training_data, clone_with_seed, draw_seeds, fit_each, shrunk_folds
 from surrogates.models.neural import MLPSurrogate
 from surrogates.registry import register_surrogate
 
@@ -25,7 +24,7 @@ class Ensemble(RegressorMixin, BaseEstimator):
     estimator : estimator or None
         The base model; None: `MLPSurrogate()` (neural experts extrapolate differently, trees would not).
     n_folds : int
-        Number of folds, hence of experts (at least 2).
+        Number of folds, hence of experts (at least 2); on a table of fewer rows, one fold per row.
     random_state : int, RandomState or None
         Seed of the fold assignment and of every expert (each expert's `random_state` parameters are set to
         its own seed drawn from this one).
@@ -46,10 +45,14 @@ class Ensemble(RegressorMixin, BaseEstimator):
         X, y = check_training_data(self, X, y)
         base = MLPSurrogate() if self.estimator is None else self.estimator
         fold_seed, *expert_seeds = draw_seeds(self.random_state, 1 + self.n_folds)
-        folds = KFold(n_splits=self.n_folds, shuffle=True, random_state=fold_seed).split(X)
-        self.experts_ = fit_each([clone_with_seed(base, seed) for seed in expert_seeds], X, y,
+        folds = shrunk_folds(len(X), self.n_folds, 1, fold_seed)
+        self.experts_ = fit_each([clone_with_seed(base, seed) for seed in expert_seeds[: len(folds)]], X, y,
                                  [train for train, _ in folds])
         return self
+
+    def min_training_rows(self) -> int:
+        """Two folds, and each expert fitted on at least the 2 rows a surrogate needs."""
+        return 3
 
     def predict(self, X: ArrayLike, return_std: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Mean prediction of the experts; with `return_std`, the tuple (mean, standard deviation)."""

@@ -26,10 +26,18 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import RidgeCV
-from sklearn.model_selection import KFold, cross_val_predict
+from sklearn.model_selection import cross_val_predict
 from sklearn.utils.validation import check_is_fitted
 
-from surrogates.base import check_query, check_training_data, clone_with_seed, draw_seeds, fit_line, predict_in_chunks
+from surrogates.base import (
+    check_query,
+    check_training_data,
+    clone_with_seed,
+    draw_seeds,
+    fit_line,
+    predict_in_chunks,
+    shrunk_folds,
+)
 from surrogates.encoders import OneHotGeneEncoder
 from surrogates.models.trees import RandomForestSurrogate
 from surrogates.registry import register_surrogate
@@ -131,7 +139,8 @@ class BlockLatencyModel(RegressorMixin, BaseEstimator):
         capture interactions such as input resolution times blocks, which the table misses, and cost little
         where the table is already right; 100 trees or single-sample leaves ranked no better there.
     n_folds : int
-        Folds for the table's out-of-fold errors that the residual model learns from.
+        Folds for the table's out-of-fold errors that the residual model learns from (one per row on a table
+        of fewer rows).
     random_state : int, RandomState or None
         Seed of the folds and of the residual model's `random_state` parameters.
 
@@ -161,10 +170,13 @@ class BlockLatencyModel(RegressorMixin, BaseEstimator):
             self.residual_ = None
             return self
         fold_seed, residual_seed = draw_seeds(self.random_state, 2)
-        folds = KFold(n_splits=self.n_folds, shuffle=True, random_state=fold_seed)
-        out_of_fold = cross_val_predict(table, X, y, cv=folds)
+        out_of_fold = cross_val_predict(table, X, y, cv=shrunk_folds(len(X), self.n_folds, 1, fold_seed))
         self.residual_ = clone_with_seed(residual, residual_seed).fit(X, y - out_of_fold)
         return self
+
+    def min_training_rows(self) -> int:
+        """With a residual model: two folds, each out-of-fold table fitted on at least 2 rows."""
+        return 2 if resolve_residual(self.residual) is None else 3
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted latency: table plus residual correction."""

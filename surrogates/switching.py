@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, RegressorMixin, clone
-from sklearn.model_selection import KFold
 
-from surrogates.base import check_query, check_training_data, clone_with_seed, draw_seeds, fit_each
+from surrogates.base import check_query, check_training_data, clone_with_seed, draw_seeds, fit_each, shrunk_folds
 from surrogates.metrics import kendall_tau
 from surrogates.registry import make_surrogate, register_surrogate
 
+MIN_HELD_OUT_ROWS = 2  # a Kendall tau compares at least two predictions
 DEFAULT_CANDIDATES = ("gp", "mlp", "random_forest", "ranknet", "rbf", "ridge_onehot", "xgb")
 
 
@@ -31,7 +31,8 @@ class AdaptiveSwitching(RegressorMixin, BaseEstimator):
     candidates : sequence of (name, estimator) or None
         The models to choose from; None: the registered surrogates named in `DEFAULT_CANDIDATES`.
     n_folds : int
-        Folds of the cross-validation (at least 2).
+        Folds of the cross-validation (at least 2); fewer on a small table, so that every held-out fold has at
+        least the 2 rows a Kendall tau needs (4 rows at the least).
     random_state : int, RandomState or None
         Seed of the folds and of every candidate (each candidate's `random_state` parameters are set to a
         seed drawn from this one, the same in every fold and in the final refit).
@@ -41,6 +42,8 @@ class AdaptiveSwitching(RegressorMixin, BaseEstimator):
     cv_scores_ : pandas.DataFrame
         One row per candidate, best first: the Kendall tau of each fold, their mean and std, and the
         selection score mean - std.
+    n_folds_ : int
+        Folds actually used: `n_folds`, or fewer on a small table.
     chosen_ : str
         Name of the chosen candidate.
     selection_reason_ : str
@@ -61,10 +64,11 @@ class AdaptiveSwitching(RegressorMixin, BaseEstimator):
         candidates = self._named_candidates()
         fold_seed, *seeds = draw_seeds(self.random_state, 1 + len(candidates))
         seeded = {name: clone_with_seed(model, seed) for (name, model), seed in zip(candidates, seeds, strict=True)}
-        folds = list(KFold(n_splits=self.n_folds, shuffle=True, random_state=fold_seed).split(X))
+        folds = shrunk_folds(len(X), self.n_folds, MIN_HELD_OUT_ROWS, fold_seed)
+        self.n_folds_ = len(folds)
         fold_scores = {name: self._fold_scores(model, X, y, folds) for name, model in seeded.items()}
         table = pd.DataFrame.from_dict(fold_scores, orient="index",
-                                       columns=[f"fold_{k}" for k in range(1, self.n_folds + 1)])
+                                       columns=[f"fold_{k}" for k in range(1, self.n_folds_ + 1)])
         table["mean"], table["std"] = table.mean(axis=1), table.std(axis=1, ddof=0)
         table["selection_score"] = table["mean"] - table["std"]
         self.cv_scores_ = table.sort_values("selection_score", ascending=False, kind="stable")
@@ -72,6 +76,10 @@ class AdaptiveSwitching(RegressorMixin, BaseEstimator):
         self.selection_reason_ = self._describe_choice()
         self.best_estimator_ = clone(seeded[self.chosen_]).fit(X, y)
         return self
+
+    def min_training_rows(self) -> int:
+        """Two held-out folds of two rows each."""
+        return 2 * MIN_HELD_OUT_ROWS
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predictions of the chosen, refitted candidate."""
@@ -98,7 +106,7 @@ class AdaptiveSwitching(RegressorMixin, BaseEstimator):
     def _describe_choice(self) -> str:
         def summary(name: str) -> str:
             row = self.cv_scores_.loc[name]
-            return (f"{name} (Kendall tau {row['mean']:.3f} +- {row['std']:.3f} over {self.n_folds} folds, "
+            return (f"{name} (Kendall tau {row['mean']:.3f} +- {row['std']:.3f} over {self.n_folds_} folds, "
                     f"mean - std {row['selection_score']:.3f})")
 
         names = list(self.cv_scores_.index)

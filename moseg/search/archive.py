@@ -74,6 +74,9 @@ class Archive:
         return row
 
     def _checked(self, F: np.ndarray) -> list[float]:
+        if np.iscomplexobj(F) or np.asarray(F).dtype.kind not in "biuf":
+            raise ObjectiveShapeError(f"evaluate_fn returned objectives of dtype {np.asarray(F).dtype}; expected "
+                                      "real numbers")
         F = np.asarray(F, dtype=float)
         if F.ndim != 2 or F.shape[0] != 1 or (self.n_obj is not None and F.shape[1] != self.n_obj) or F.shape[1] < 1:
             expected = f"(1, {self.n_obj})" if self.n_obj else "(1, n_obj)"
@@ -86,4 +89,5 @@ class Archive:
 
 
 class ObjectiveShapeError(ValueError):
-    """evaluate_fn broke its contract (wrong shape): a bug in the caller, so the search stops."""
+    """evaluate_fn broke its contract (wrong shape, complex or non-numeric objectives): a bug in the caller, so
+    the search stops."""

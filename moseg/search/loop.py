@@ -41,9 +41,12 @@ from moseg.search.outputs import (
 )
 from moseg.search.prescreen import PRESCREENERS
 from moseg.search.vectors import canonicalizer, check_bounds, check_integer, unique_rows
-from surrogates import Ensemble, make_surrogate
+from surrogates import Ensemble, make_surrogate, min_training_rows
 from surrogates.base import clone_with_seed
 from surrogates.metrics import kendall_tau
+
+DOE_FRACTION = 0.3  # of the budget: see default_n_doe
+DOE_PER_VARIABLE = 10
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ class SearchSettings:
 
     budget: int
     seed: int
-    n_doe: int
+    n_doe: int | None
     n_infill: int
     prescreen: str
     surrogate: str
@@ -76,7 +79,7 @@ class PredictedProblem(Problem):
 
 
 def run_search(evaluate_fn: EvaluateFn, xl: np.ndarray, xu: np.ndarray, budget: int, *, seed: int,
-               out_dir: str | Path, n_doe: int = 100, n_infill: int = 8, prescreen: str = "spacing",
+               out_dir: str | Path, n_doe: int | None = None, n_infill: int = 8, prescreen: str = "spacing",
                surrogate: str = "adaptive_switching", canonicalize: Callable[[np.ndarray], np.ndarray] | None = None,
                exact_objectives: Mapping[int, EvaluateFn] | None = None, cheap_objective: int = -1,
                accuracy_objective: int = 0, pop_size: int = 100, n_gen: int = 30,
@@ -84,31 +87,35 @@ def run_search(evaluate_fn: EvaluateFn, xl: np.ndarray, xu: np.ndarray, budget: 
     """Minimise the objectives `evaluate_fn(X) -> F` over integer vectors xl <= x <= xu with `budget` true
     evaluations; resumes from `out_dir` when it holds an earlier run of the same search.
 
+    `n_doe` (default: `default_n_doe(budget, len(xl))`) random designs are evaluated before the first
+    surrogate is fitted; it must leave part of the budget to the surrogate and give the surrogate the rows it
+    needs to fit (both checked before anything is evaluated).
     `canonicalize(X) -> X` maps equal designs to one vector (evaluated once). `exact_objectives` maps an
     objective's column to a cheap exact function of X used instead of a surrogate. `cheap_objective` and
     `accuracy_objective` are the columns the `spacing` pre-screening spaces out and tops up by. `ref_point`
     (default: from the design of experiments) fixes the hypervolume's reference point for the whole run.
     """
     xl, xu = check_bounds(xl, xu)
-    settings = _check_settings(budget, seed, n_doe, n_infill, prescreen, surrogate, pop_size, n_gen,
-                               cheap_objective, accuracy_objective, ref_point, exact_objectives)
+    settings = check_settings(budget, seed, n_doe, n_infill, prescreen, surrogate, pop_size, n_gen,
+                               cheap_objective, accuracy_objective, ref_point, exact_objectives, len(xl))
+    canonical = canonicalizer(canonicalize, xl, xu)
+    doe = unique_rows(canonical(design_of_experiments(settings.n_doe, xl, xu, settings.seed)))
+    _check_design_fits_surrogate(len(doe), settings)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     write_or_check_config(out / "config.json", {"method": "surrogate", **asdict(settings), "xl": xl.tolist(),
                                                 "xu": xu.tolist()})
-    canonical = canonicalizer(canonicalize, xl, xu)
     archive = Archive(out / "archive.csv")
     say = log or (lambda message: None)
 
-    doe = unique_rows(canonical(design_of_experiments(n_doe, xl, xu, seed)))
     for x in doe:
         if len(archive.rows) >= budget:
             break
         if x not in archive:
             archive.evaluate(x, 0, evaluate_fn)
-    if not archive.evaluated(0):
-        raise RuntimeError(f"every one of the {len(doe)} design-of-experiments candidates failed; first error: "
-                           f"{archive.rows[0]['error'] if archive.rows else 'none evaluated'}")
+            _check_objective_columns(archive, settings)
+    _check_objective_columns(archive, settings)  # a resumed run: the archive's objectives
+    _check_design_succeeded(archive, len(doe), settings)
     ref = np.asarray(ref_point, dtype=float) if ref_point is not None else reference_point(archive.F(1))
     stats_log = CsvLog(out / "stats.csv", STATS_COLUMNS)
     predictions_log = CsvLog(out / "predictions.csv", PREDICTION_COLUMNS)
@@ -280,16 +287,92 @@ def _seed(seed: int, iteration: int, purpose: int | str, *index: int) -> int:
     return int(np.random.default_rng([seed, iteration, tag, *index]).integers(2**31 - 1))
 
 
-def _check_settings(budget: int, seed: int, n_doe: int, n_infill: int, prescreen: str, surrogate: str,
+def default_n_doe(budget: int, n_var: int, min_rows: int = 2) -> int:
+    """The design-of-experiments size `run_search` uses unless told: DOE_FRACTION of the budget, at most
+    DOE_PER_VARIABLE rows per variable (enough to fit a surrogate on a small problem, where more random designs
+    only take evaluations from the search), at least `min_rows` (what the surrogate needs to be fitted), and at
+    most budget - 1 so that the surrogate always gets part of the budget."""
+    return max(min_rows, min(budget - 1, round(DOE_FRACTION * budget), DOE_PER_VARIABLE * n_var))
+
+
+def check_settings(budget: int, seed: int, n_doe: int | None, n_infill: int, prescreen: str, surrogate: str,
                     pop_size: int, n_gen: int, cheap_objective: int, accuracy_objective: int,
-                    ref_point: np.ndarray | None, exact_objectives: Mapping[int, EvaluateFn] | None) -> SearchSettings:
-    for name, value, minimum in (("budget", budget, 1), ("n_doe", n_doe, 2), ("n_infill", n_infill, 1),
-                                 ("pop_size", pop_size, 2), ("n_gen", n_gen, 1)):
+                    ref_point: np.ndarray | None, exact_objectives: Mapping[int, EvaluateFn] | None,
+                    n_var: int | None) -> SearchSettings:
+    """The settings of `run_search` (same arguments, plus the number of variables), every one checked before
+    anything is evaluated; n_doe None becomes its default (left None when n_var is None: a job checking its
+    settings before it knows its space)."""
+    for name, value, minimum in (("budget", budget, 1), ("n_infill", n_infill, 1), ("pop_size", pop_size, 2),
+                                 ("n_gen", n_gen, 1), ("seed", seed, 0)):
         check_integer(name, value, minimum)
     if prescreen not in PRESCREENERS:
         raise ValueError(f"prescreen = {prescreen!r}, expected one of {sorted(PRESCREENERS)}")
-    make_surrogate(surrogate)  # raises, naming the registered surrogates, for an unknown name
-    return SearchSettings(int(budget), int(seed), int(n_doe), int(n_infill), prescreen, surrogate, int(pop_size),
-                          int(n_gen), int(cheap_objective), int(accuracy_objective),
+    min_rows = min_training_rows(make_surrogate(surrogate))  # raises, naming the registered ones, if unknown
+    if budget <= min_rows:
+        raise ValueError(f"budget = {budget} leaves nothing to the surrogate: surrogate {surrogate!r} needs "
+                         f"{min_rows} evaluated designs before its first fit; use budget >= {min_rows + 1}, "
+                         "or random_search")
+    if n_doe is None and n_var is not None:
+        n_doe = default_n_doe(budget, n_var, min_rows)
+    if n_doe is not None:
+        check_integer("n_doe", n_doe, min_rows)
+        if n_doe >= budget:
+            raise ValueError(f"n_doe = {n_doe} >= budget = {budget}: the design of experiments would spend the whole "
+                             f"budget and the surrogate none of it; use n_doe < budget, leave n_doe unset for the "
+                             f"default ({DOE_FRACTION:.0%} of the budget, at most {DOE_PER_VARIABLE} per variable), "
+                             "or random_search")
+    for name, value in (("cheap_objective", cheap_objective), ("accuracy_objective", accuracy_objective)):
+        check_integer(name, value, -(2**31))
+    for key in exact_objectives or {}:
+        check_integer("an exact_objectives key", key, 0)
+        if not callable(exact_objectives[key]):
+            raise ValueError(f"exact_objectives[{key}] = {exact_objectives[key]!r} is not a function of X")
+    if ref_point is not None:
+        ref = np.asarray(ref_point)
+        if ref.ndim != 1 or ref.size == 0 or ref.dtype.kind not in "iuf" or not np.all(np.isfinite(ref)):
+            raise ValueError(f"ref_point = {np.asarray(ref_point).tolist()}, expected a 1-d vector of finite "
+                             "numbers, one per objective")
+    return SearchSettings(int(budget), int(seed), None if n_doe is None else int(n_doe), int(n_infill), prescreen,
+                          surrogate, int(pop_size), int(n_gen), int(cheap_objective), int(accuracy_objective),
                           None if ref_point is None else [float(v) for v in ref_point],
                           sorted(int(j) for j in (exact_objectives or {})))
+
+
+def _check_design_fits_surrogate(n_distinct: int, settings: SearchSettings) -> None:
+    """Refuse, before evaluating anything, a design whose distinct canonical vectors are too few to fit on."""
+    min_rows = min_training_rows(make_surrogate(settings.surrogate))
+    if n_distinct < min_rows:
+        raise ValueError(f"n_doe = {settings.n_doe} gives {n_distinct} distinct canonical vectors, but surrogate "
+                         f"{settings.surrogate!r} needs at least {min_rows} to be fitted; raise n_doe")
+
+
+def _check_objective_columns(archive: Archive, settings: SearchSettings) -> None:
+    """Once the number of objectives is known (first successful evaluation): every objective index given to
+    the search must exist."""
+    n_obj = archive.n_obj
+    if n_obj is None:
+        return
+    for name, j in (("cheap_objective", settings.cheap_objective),
+                    ("accuracy_objective", settings.accuracy_objective)):
+        if not -n_obj <= j < n_obj:
+            raise ValueError(f"{name} = {j}, but evaluate_fn returns {n_obj} objectives (columns 0..{n_obj - 1})")
+    missing = [j for j in settings.exact_objectives if j >= n_obj]
+    if missing:
+        raise ValueError(f"exact_objectives has keys {missing}, but evaluate_fn returns {n_obj} objectives "
+                         f"(columns 0..{n_obj - 1})")
+    if settings.ref_point is not None and len(settings.ref_point) != n_obj:
+        raise ValueError(f"ref_point has {len(settings.ref_point)} values, but evaluate_fn returns {n_obj} "
+                         "objectives")
+
+
+def _check_design_succeeded(archive: Archive, n_design: int, settings: SearchSettings) -> None:
+    """Refuse to go on when too few designs were evaluated successfully to fit the surrogate, naming the numbers
+    and the first error (the archive keeps every row, failed ones included)."""
+    min_rows = min_training_rows(make_surrogate(settings.surrogate))
+    ok = len(archive.evaluated(0))
+    if ok < min_rows:
+        failed = [r for r in archive.rows if r["iteration"] == 0 and r["status"] != "ok"]
+        first = failed[0]["error"] if failed else "none"
+        raise RuntimeError(f"{ok} of the {n_design} design-of-experiments candidates were evaluated successfully "
+                           f"({len(failed)} failed, see {archive.path}); surrogate {settings.surrogate!r} needs "
+                           f"at least {min_rows} to be fitted. First error: {first}")

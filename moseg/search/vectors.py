@@ -52,9 +52,16 @@ def canonicalizer(canonicalize: Callable[[np.ndarray], np.ndarray] | None, xl: n
 
     def checked(X: np.ndarray) -> np.ndarray:
         result = np.asarray(canonicalize(np.asarray(X, dtype=np.int64)))
-        if result.shape != np.shape(X) or np.any(result < xl) or np.any(result > xu):
-            raise ValueError(f"canonicalize returned an array of shape {result.shape} (expected {np.shape(X)}) "
-                             "or values outside [xl, xu]")
+        if result.shape != np.shape(X) or result.dtype.kind not in "biuf":
+            raise ValueError(f"canonicalize returned an array of shape {result.shape} and dtype {result.dtype}; "
+                             f"expected integers of shape {np.shape(X)}, one canonical vector per row")
+        if np.any(result != np.round(result)):
+            bad = result[np.nonzero(result != np.round(result))[0][0]]
+            raise ValueError(f"canonicalize returned the non-integer vector {bad.tolist()}; expected integers")
+        if np.any(result < xl) or np.any(result > xu):
+            bad = result[np.nonzero(np.any((result < xl) | (result > xu), axis=1))[0][0]]
+            raise ValueError(f"canonicalize returned {bad.tolist()}, outside the bounds xl = {xl.tolist()}, "
+                             f"xu = {xu.tolist()}")
         return result.astype(np.int64)
 
     return checked

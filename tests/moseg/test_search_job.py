@@ -45,3 +45,17 @@ def test_bad_settings_are_reported_with_exit_2(tmp_path, capsys):
     assert "prescreen = 'best'" in capsys.readouterr().err
     assert main(["search", f"checkpoint={tmp_path / 'none.pt'}"]) == 2
     assert "does not exist; train a supernet first" in capsys.readouterr().err
+
+
+def test_a_design_as_large_as_the_budget_is_refused_before_the_supernet_is_loaded(tmp_path, capsys, monkeypatch):
+    from moseg import candidates
+
+    def never(*args, **kwargs):
+        raise AssertionError("the supernet and its data must not be loaded for a refused search")
+
+    monkeypatch.setattr(candidates.CandidateEvaluator, "from_checkpoint", never)
+    checkpoint = tmp_path / "supernet.pt"
+    checkpoint.write_bytes(b"")
+    assert main(["search", f"checkpoint={checkpoint}", f"out_dir={tmp_path}", "budget=10", "n_doe=10"]) == 2
+    assert "n_doe = 10 >= budget = 10: the design of experiments would spend the whole budget" in (
+        capsys.readouterr().err)

@@ -38,6 +38,8 @@ CHECK_PARAMS: dict[str, dict[str, object]] = {
     "adaptive_switching": {"candidates": [("ridge", RidgeSurrogate()), ("xgb", XGBSurrogate(n_estimators=20))],
                            "n_folds": 3},
     "block_latency": {"residual": RandomForestSurrogate(n_estimators=10), "n_folds": 3},
+    "consensus": {"members": [("ridge", RidgeSurrogate()), ("xgb", XGBSurrogate(n_estimators=20))],
+                  "weighting": "cv", "n_folds": 3},
     "ensemble": {"estimator": MLPSurrogate(n_steps=60), "n_folds": 3},
     "gp": {"encoding": "ordinal"},
     "mlp": {"n_steps": 60},

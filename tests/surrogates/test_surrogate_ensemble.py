@@ -38,7 +38,9 @@ def test_prediction_is_the_mean_and_spread_of_one_expert_per_fold(smooth_problem
     np.testing.assert_array_equal(ensemble.predict(smooth_problem.X_test), mean)
 
 
-def test_more_folds_than_samples_is_a_clear_error():
+def test_fewer_rows_than_folds_give_one_expert_per_row_and_two_rows_a_clear_error():
     genes = np.arange(6).reshape(3, 2)
-    with pytest.raises(ValueError, match="n_splits=5 greater than the number of samples: n_samples=3"):
-        Ensemble(RidgeSurrogate()).fit(genes, np.arange(3.0))
+    ensemble = Ensemble(RidgeSurrogate(), n_folds=5, random_state=0).fit(genes, np.arange(3.0))
+    assert len(ensemble.experts_) == 3 and ensemble.min_training_rows() == 3
+    with pytest.raises(ValueError, match="Found array with 1 sample"):
+        Ensemble(RidgeSurrogate()).fit(genes[:2], np.arange(2.0))

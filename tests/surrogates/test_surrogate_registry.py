@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from sklearn.base import BaseEstimator
 
-from surrogates import registry
+from surrogates import min_training_rows, registry
 from surrogates.registry import list_surrogates, make_surrogate, register_surrogate
 
 ISSUE_FAMILIES = {"mlp", "rbf", "gp", "xgb", "random_forest", "ranknet", "ridge_onehot", "ensemble",
@@ -41,3 +42,14 @@ def test_register_surrogate_adds_a_factory_and_rejects_a_taken_name(monkeypatch)
     assert make_surrogate("constant", value=3.0).value == 3.0
     with pytest.raises(ValueError, match="a surrogate named 'constant' is already registered"):
         register_surrogate("constant")(ConstantSurrogate)
+
+
+def test_every_registered_surrogate_fits_on_as_few_rows_as_it_declares():
+    """`min_training_rows` is what `run_search` checks a design against before paying for it."""
+    rng = np.random.default_rng(0)
+    for name in list_surrogates():
+        model = make_surrogate(name)
+        rows = min_training_rows(model)
+        genes = rng.integers(0, 4, size=(rows, 5))
+        prediction = model.fit(genes, rng.random(rows)).predict(genes)
+        assert prediction.shape == (rows,), name

@@ -64,3 +64,12 @@ def test_duplicate_candidate_names_are_rejected():
     genes, target = additive_problem()
     with pytest.raises(ValueError, match=r"unique names; got names \['ridge', 'ridge'\]"):
         AdaptiveSwitching([("ridge", RidgeSurrogate()), ("ridge", RidgeSurrogate(alpha=2.0))]).fit(genes, target)
+
+
+def test_a_small_table_gets_fewer_folds_and_too_small_a_table_a_clear_error():
+    genes, target = additive_problem()
+    switching = AdaptiveSwitching(candidates(), n_folds=5, random_state=0).fit(genes[:7], target[:7])
+    assert switching.n_folds_ == 3 and list(switching.cv_scores_.columns[:3]) == ["fold_1", "fold_2", "fold_3"]
+    assert "over 3 folds" in switching.selection_reason_ and switching.min_training_rows() == 4
+    with pytest.raises(ValueError, match="3 training rows are too few for 2 folds of at least 2 held-out rows"):
+        AdaptiveSwitching(candidates(), random_state=0).fit(genes[:3], target[:3])

@@ -9,6 +9,7 @@ from search_problems import FAST, XL, XU, Counted, zdt1_like
 
 from moseg.search import PRESCREENERS, run_search
 from moseg.search.indicators import hypervolume
+from moseg.search.loop import default_n_doe
 
 GOLDEN_FRONT = [[0, 0, 0, 0, 0], [1, 0, 0, 0, 0], [4, 0, 0, 0, 0], [8, 0, 0, 0, 0]]  # seed 3, pymoo 0.6.2
 
@@ -115,11 +116,87 @@ def test_budget_may_grow_on_resume_but_other_settings_may_not(tmp_path):
     ({"budget": 0}, "budget = 0, expected an integer >= 1"),
     ({"prescreen": "best"}, "prescreen = 'best', expected one of"),
     ({"surrogate": "svm"}, "unknown surrogate 'svm'"),
+    ({"n_doe": 30}, r"n_doe = 30 >= budget = 30: the design of experiments would spend the whole budget"),
+    ({"n_doe": 40}, r"n_doe = 40 >= budget = 30.*unset for the default \(30% of the budget, at most 10 per"),
+    ({"n_doe": 3, "surrogate": "adaptive_switching"}, "n_doe = 3, expected an integer >= 4"),
+    ({"budget": 4, "surrogate": "adaptive_switching"}, r"budget = 4 leaves nothing to the surrogate.* >= 5"),
+    ({"seed": 1.5}, r"seed = 1.5, expected an integer >= 0"),
+    ({"seed": "0"}, r"seed = '0', expected an integer"),
+    ({"ref_point": np.array([1.0, np.nan])}, r"ref_point = \[1.0, nan\], expected a 1-d vector of finite"),
+    ({"ref_point": np.array([1.0 + 2j, 1.0])}, "ref_point = .* expected a 1-d vector of finite numbers"),
+    ({"exact_objectives": {-1: zdt1_like}}, "an exact_objectives key = -1, expected an integer >= 0"),
+    ({"exact_objectives": {0: 3.0}}, r"exact_objectives\[0\] = 3.0 is not a function of X"),
 ])
 def test_bad_arguments_are_named(tmp_path, kwargs, message):
-    args = {"evaluate_fn": zdt1_like, "xl": XL, "xu": XU, "budget": 30, "seed": 0, "out_dir": tmp_path, **kwargs}
+    args = {"evaluate_fn": zdt1_like, "xl": XL, "xu": XU, "budget": 30, "seed": 0, "out_dir": tmp_path, **FAST,
+            **kwargs}
+    counted = Counted()
     with pytest.raises(ValueError, match=message):
-        run_search(**args)
+        run_search(**{**args, "evaluate_fn": counted})
+    assert counted.calls == 0  # refused before anything was paid for
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"cheap_objective": 2}, r"cheap_objective = 2, but evaluate_fn returns 2 objectives \(columns 0..1\)"),
+    ({"accuracy_objective": -3}, "accuracy_objective = -3, but evaluate_fn returns 2 objectives"),
+    ({"exact_objectives": {5: zdt1_like}}, r"exact_objectives has keys \[5\], but evaluate_fn returns 2"),
+    ({"ref_point": np.ones(3)}, "ref_point has 3 values, but evaluate_fn returns 2 objectives"),
+])
+def test_objective_indices_are_checked_at_the_first_evaluation(tmp_path, kwargs, message):
+    counted = Counted()
+    with pytest.raises(ValueError, match=message):
+        run_search(counted, XL, XU, 30, seed=0, out_dir=tmp_path, **FAST, **kwargs)
+    assert counted.calls == 1
+
+
+@pytest.mark.parametrize(("canonicalize", "message"), [
+    (lambda X: X + 0.5, r"canonicalize returned the non-integer vector \[(\d\.5, ){4}\d\.5\]"),
+    (lambda X: X.astype(complex), "canonicalize returned an array of shape .* and dtype complex128"),
+    (lambda X: X[:, :2], r"shape \(\d+, 2\) and dtype int64; expected integers of shape \(\d+, 5\)"),
+    (lambda X: X + 10, r"canonicalize returned \[\d+, \d+, \d+, \d+, \d+\], outside the bounds"),
+])
+def test_a_canonicalize_breaking_its_contract_is_named(tmp_path, canonicalize, message):
+    with pytest.raises(ValueError, match=message):
+        run_search(zdt1_like, XL, XU, 30, seed=0, out_dir=tmp_path, canonicalize=canonicalize, **FAST)
+
+
+def test_a_canonicalize_returning_whole_floats_is_accepted(tmp_path):
+    result = run_search(zdt1_like, XL, XU, 25, seed=0, out_dir=tmp_path, n_doe=20,
+                        canonicalize=lambda X: X.astype(float), **FAST)
+    assert len(result.X) == 25 and result.X.dtype == np.int64
+
+
+def test_complex_objectives_stop_the_search(tmp_path):
+    with pytest.raises(ValueError, match="objectives of dtype complex128; expected real numbers"):
+        run_search(lambda X: zdt1_like(X) + 1j, XL, XU, 30, seed=0, out_dir=tmp_path, **FAST)
+
+
+def test_the_default_design_leaves_most_of_the_budget_to_the_surrogate(tmp_path):
+    assert default_n_doe(100, 5) == 30 and default_n_doe(100, 2) == 20  # 30 % of the budget, <= 10 per variable
+    assert default_n_doe(300, 40) == 90 and default_n_doe(12, 40, min_rows=10) == 10
+    assert default_n_doe(11, 40, min_rows=10) == 10
+    result = run_search(zdt1_like, XL, XU, 40, seed=0, out_dir=tmp_path, n_infill=5, **FAST)
+    assert list(result.stats["evaluations"])[:2] == [12, 17]  # the design is 30 % of 40, then the in-fills
+    assert json.loads((tmp_path / "config.json").read_text())["settings"]["n_doe"] == 12
+
+
+def test_a_small_design_fits_the_default_surrogate(tmp_path):
+    """n_doe = 6 crashed inside scikit-learn (KFold) after the design had been paid for; the cross-validating
+    surrogate now uses fewer folds on a small table."""
+    result = run_search(zdt1_like, XL, XU, 12, seed=0, out_dir=tmp_path, n_doe=6, n_infill=3,
+                        surrogate="adaptive_switching", pop_size=20, n_gen=4, log=None)
+    assert len(result.X) == 12 and "f0=" in result.stats["surrogates"].iloc[1]
+
+
+def test_too_few_successful_designs_are_refused_with_the_numbers(tmp_path):
+    failing = Counted(fails=lambda x: x[1] > 1)
+    with pytest.raises(RuntimeError, match=r"(\d) of the 10 design-of-experiments candidates were evaluated "
+                                           r"successfully \((\d) failed, see .*archive.csv\); surrogate "
+                                           r"'adaptive_switching' needs at least 4 to be fitted. First error: "
+                                           r"RuntimeError: cannot evaluate"):
+        run_search(failing, XL, XU, 30, seed=0, out_dir=tmp_path, n_doe=10, surrogate="adaptive_switching",
+                   log=None)
+    assert len(pd.read_csv(tmp_path / "archive.csv")) == failing.calls  # every evaluation kept
 
 
 @pytest.mark.parametrize("returned", [np.zeros(2), np.zeros((2, 2)), np.zeros((1, 0))])
@@ -136,10 +213,10 @@ def test_the_front_holds_every_point_the_hypervolume_counts(tmp_path):
 
 
 def test_a_run_killed_in_the_design_of_experiments_resumes_it(tmp_path):
-    reference = run_search(zdt1_like, XL, XU, 12, seed=2, out_dir=tmp_path / "a", n_doe=20, **FAST)
+    reference = run_search(zdt1_like, XL, XU, 14, seed=2, out_dir=tmp_path / "a", n_doe=12, **FAST)
     with pytest.raises(KeyboardInterrupt):
-        run_search(Counted(interrupt_after=5), XL, XU, 12, seed=2, out_dir=tmp_path / "b", n_doe=20, **FAST)
+        run_search(Counted(interrupt_after=5), XL, XU, 14, seed=2, out_dir=tmp_path / "b", n_doe=12, **FAST)
     resumed = Counted()
-    result = run_search(resumed, XL, XU, 12, seed=2, out_dir=tmp_path / "b", n_doe=20, **FAST)
-    assert resumed.calls == 7
+    result = run_search(resumed, XL, XU, 14, seed=2, out_dir=tmp_path / "b", n_doe=12, **FAST)
+    assert resumed.calls == 9
     np.testing.assert_array_equal(result.X, reference.X)
