@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
 
 import torch
 
-from moseg.config import ConfigError
 from moseg.space import SearchSpace, count_flops, count_params
 
 
@@ -26,33 +26,63 @@ def resolution(text: str) -> tuple[int, int]:
     return height, width
 
 
-def positive_int(text: str) -> int:
-    """Parse a positive integer argument."""
+def bounded_int(minimum: int, expected: str) -> Callable[[str], int]:
+    """An argparse type: an integer >= minimum, else an error saying `expected`."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: expected {expected}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r}: expected {expected}")
+        return value
+    return parse
+
+
+positive_int = bounded_int(1, "a positive integer")
+non_negative_int = bounded_int(0, "an integer >= 0")
+
+
+def seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds >= 0."""
     try:
-        value = int(text)
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive integer")
+        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds, a number >= 0") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds, a finite number >= 0")
     return value
 
 
-def bad_input_exits_2(command: str, errors: tuple[type[Exception], ...] = (ValueError,)
-                      ) -> Callable[[Callable[[argparse.Namespace], int]], Callable[..., int]]:
-    """Decorator of a subcommand: an exception of `errors` (by default ValueError: a bad config key or value,
-    a missing file) is printed as 'moseg COMMAND: message' and the exit status is 2, instead of a traceback."""
+USER_ERRORS = (ValueError, OSError)  # bad input (a key, a value, a file's contents) and files that cannot be read
+# or written; moseg reports these with what was wrong and what was expected. Anything else is an internal error and
+# keeps its traceback.
+
+
+def bad_input_exits_2(command: str) -> Callable[[Callable[[argparse.Namespace], int]], Callable[..., int]]:
+    """Decorator of a subcommand: a user error (`USER_ERRORS`) is printed as the one line 'moseg COMMAND: message'
+    and the exit status is 2, instead of a traceback; with --debug the traceback is shown."""
     def decorate(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
         @functools.wraps(run)
         def wrapped(args: argparse.Namespace) -> int:
             try:
                 return run(args)
-            except errors as err:
-                print(f"moseg {command}: {err}", file=sys.stderr)
+            except USER_ERRORS as err:
+                if getattr(args, "debug", False):
+                    raise
+                print(f"moseg {command}: {_one_line(err)}", file=sys.stderr)
                 return 2
         return wrapped
     return decorate
 
 
+def _one_line(err: Exception) -> str:
+    """The error's message on one line (an OSError without a message gets its class name)."""
+    text = " ".join(str(err).split())
+    return text or type(err).__name__
+
+
+@bad_input_exits_2("space")
 def cmd_space(args: argparse.Namespace) -> int:
     """Print the default search space, its extremes and a few sampled networks with their cost."""
     space = SearchSpace()
@@ -74,7 +104,7 @@ def cmd_space(args: argparse.Namespace) -> int:
     return 0
 
 
-@bad_input_exits_2("train-supernet", (ConfigError, FileExistsError))
+@bad_input_exits_2("train-supernet")
 def cmd_train_supernet(args: argparse.Namespace) -> int:
     """Train a supernet (or, with model.arch or model.baseline set, one network from scratch) as the config says.
     The trainer checks the rest of the config (batch split, amp, space, resume) before any work."""
@@ -182,11 +212,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", dest="cpu_threads", type=positive_int, default=None,
                         help="torch CPU threads (default: OMP_NUM_THREADS if set, else 1 for demo and one per "
                              "core for the other commands)")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of a user error too")
     sub = parser.add_subparsers(dest="command", required=True)
     space = sub.add_parser("space", help="summarise the search space and sample networks from it")
-    space.add_argument("--sample", type=int, default=5, help="number of sampled networks to list (default 5)")
-    space.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
-    space.add_argument("--num-classes", type=int, default=11, help="classes of the head (default 11, CamVid)")
+    space.add_argument("--sample", type=non_negative_int, default=5, help="number of sampled networks to list "
+                       "(default 5)")
+    space.add_argument("--seed", type=non_negative_int, default=0, help="sampling seed (default 0)")
+    space.add_argument("--num-classes", type=positive_int, default=11, help="classes of the head (default 11, "
+                       "CamVid)")
     space.add_argument(
         "--resolution", type=resolution, default=(360, 480), help="input HxW for FLOPs (default 360x480)"
     )
@@ -200,18 +233,19 @@ def build_parser() -> argparse.ArgumentParser:
     add_config_arguments(train, cmd_train_supernet, "the built-in synthetic recipe")
     train.add_argument("--resume", action="store_true", help="continue from OUT_DIR/checkpoint.pt if it exists")
     lat = sub.add_parser("latency", help="measure sampled archs end to end into a resumable CSV")
-    lat.add_argument("--n", type=int, default=100, help="sampled archs besides min and max (default 100)")
-    lat.add_argument("--seed", type=int, default=0)
+    lat.add_argument("--n", type=non_negative_int, default=100, help="sampled archs besides min and max "
+                     "(default 100)")
+    lat.add_argument("--seed", type=non_negative_int, default=0)
     lat.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     lat.add_argument("--dtype", default="float32", help="float32, float16 or bfloat16 (default float32)")
     lat.add_argument("--mode", default="eager", help="eager, cuda_graph or compile (default eager)")
     lat.add_argument("--resolution", type=resolution, default=(360, 480), help="input HxW (default 360x480)")
-    lat.add_argument("--batch", type=int, default=1)
+    lat.add_argument("--batch", type=positive_int, default=1)
     lat.add_argument("--threads", type=positive_int, default=None, help="CPU threads of the measurement (default: "
                      "torch's setting)")
-    lat.add_argument("--num-classes", type=int, default=11)
+    lat.add_argument("--num-classes", type=positive_int, default=11)
     lat.add_argument("--no-final-upsample", action="store_true", help="time logits at 1/8 resolution")
-    lat.add_argument("--min-time", type=float, default=1.0, help="seconds of timed calls per arch (default 1)")
+    lat.add_argument("--min-time", type=seconds, default=1.0, help="seconds of timed calls per arch (default 1)")
     lat.add_argument("--out", required=True, help="CSV file; rows are appended, measured archs skipped")
     lat.set_defaults(func=cmd_latency)
     search = sub.add_parser(

@@ -9,6 +9,7 @@ with the dotted key, the value and what was expected before any work starts, so 
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Callable, Iterable
@@ -45,11 +46,24 @@ def choices(*allowed: Any) -> dict:
     return {"choices": tuple(allowed)}
 
 
+def _finite_number(value: Any) -> float | None:
+    """`value` as a finite float, or None. YAML 1.1 reads '1e-3' (no dot) as a string, so strings that
+    Python reads as a finite number count too; .inf and .nan never do."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
+
+
 # scalar type: (accepts a parsed YAML value, what is expected in words)
 _SCALARS: dict[type, tuple[Callable[[Any], bool], str]] = {
     bool: (lambda v: isinstance(v, bool), "true or false"),
     int: (lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
-    float: (lambda v: isinstance(v, int | float) and not isinstance(v, bool), "a number"),
+    float: (lambda v: _finite_number(v) is not None, "a finite number"),
     str: (lambda v: isinstance(v, str), "a string"),
 }
 
@@ -93,7 +107,7 @@ def _coerce(key: str, value: Any, tp: Any) -> Any:
         accepts, expected = _SCALARS[tp]
         if not accepts(value):
             raise ConfigError(f"{key} = {value!r}: expected {expected}")
-        return float(value) if tp is float else value
+        return _finite_number(value) if tp is float else value
     raise TypeError(f"config schema type {tp!r} of {key} is not supported")
 
 
@@ -148,7 +162,10 @@ def apply_overrides(data: dict, overrides: Iterable[str]) -> dict:
             if not isinstance(child, dict):
                 raise ConfigError(f"override {item!r}: {'.'.join(parts[:i + 1])} is a value, not a section")
             node = child
-        node[parts[-1]] = yaml.safe_load(text) if text.strip() else None
+        try:
+            node[parts[-1]] = yaml.load(text, Loader=_UniqueKeyLoader) if text.strip() else None
+        except yaml.YAMLError as err:
+            raise ConfigError(f"override {item!r}: the value is not valid YAML ({_yaml_problem(err)})") from err
     return data
 
 
@@ -171,12 +188,41 @@ def load_config(schema: type[T], path: str | Path | None = None, overrides: Iter
         if not path.is_file():
             raise ConfigError(f"config file {path} does not exist")
         try:
-            data = yaml.safe_load(path.read_text()) or {}
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise ConfigError(f"config file {path} is not UTF-8 text (byte {err.object[err.start]:#x} at offset "
+                              f"{err.start}); save it as UTF-8 YAML") from err
+        try:
+            data = yaml.load(text, Loader=_UniqueKeyLoader)
         except yaml.YAMLError as err:
-            raise ConfigError(f"config file {path} is not valid YAML: {err}") from err
+            raise ConfigError(f"config file {path} is not valid YAML: {_yaml_problem(err)}") from err
+        if data is None:
+            raise ConfigError(f"config file {path} is empty (or holds only comments); give at least one key, or "
+                              "leave the file out to use the defaults")
         if not isinstance(data, dict):
             raise ConfigError(f"config file {path} holds {type(data).__name__}; expected a mapping of keys")
     return from_dict(schema, apply_overrides(merge(defaults or {}, data), overrides))
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a key given twice in one mapping (PyYAML would keep the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice in one mapping", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    """The problem and its line and column, in one line."""
+    mark = getattr(err, "problem_mark", None)
+    problem = getattr(err, "problem", None) or str(err)
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark else problem
 
 
 def dump_yaml(config: Any) -> str:

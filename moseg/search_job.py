@@ -22,6 +22,7 @@ from moseg.latency import LatencySettings
 from moseg.search import PRESCREENERS, SearchResult, run_search
 from moseg.search.loop import check_settings
 from moseg.search.vectors import check_bounds
+from moseg.train.config import TEST_SPLIT
 from surrogates import list_surrogates
 
 if TYPE_CHECKING:
@@ -67,6 +68,9 @@ def search_supernet(config: SearchJobConfig) -> SearchResult:
     if not Path(config.checkpoint).is_file():
         raise ConfigError(f"checkpoint = {config.checkpoint!r} does not exist; train a supernet first "
                           "(moseg train-supernet)")
+    if config.split == TEST_SPLIT:
+        raise ConfigError(f"split = {config.split!r}: a search chooses networks, so it never reads the test split; "
+                          "use search_val (the default) or val")
     check_settings(config.budget, config.seed, config.n_doe, config.n_infill, config.prescreen, config.surrogate,
                    config.pop_size, config.n_gen, 1, 0, None, None, n_var=None)  # before the expensive set-up
     device = resolve_device(config.device)

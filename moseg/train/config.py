@@ -116,9 +116,12 @@ class TrainConfig:
 
 # Keys that may differ between a checkpoint's config and the config that resumes it: they change how a run
 # reports or feeds itself, not what it computes.
+TEST_SPLIT = "test"  # never trained on, never used to choose anything
+
 RESUMABLE_CHANGES = frozenset({
     "train.iterations", "train.checkpoint_every", "train.log_every", "train.eval_every", "train.progress",
     "data.workers", "data.pin_memory", "data.root", "device",
+    "out_dir",  # a run folder moved elsewhere resumes
 })
 
 
@@ -139,4 +142,9 @@ def check_train_config(config: TrainConfig) -> TrainConfig:
                           "run trains one network: give one of them")
     if isinstance(config.model.arch, str) and not Path(config.model.arch).is_file():
         raise ConfigError(f"model.arch = {config.model.arch!r}: no such arch JSON file")
+    for key, split in (("data.train_split", d.train_split), ("data.val_split", d.val_split)):
+        if split == TEST_SPLIT:
+            raise ConfigError(f"{key} = {split!r}: the test split is only read to score the final networks "
+                              "(retrain.test_split); train on train, trainval or search_train and validate on val "
+                              "or search_val")
     return config

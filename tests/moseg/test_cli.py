@@ -56,3 +56,51 @@ def test_train_supernet_reports_config_errors_found_by_the_trainer_with_exit_2(t
     args = ["train-supernet", f"out_dir={tmp_path}", "device=cpu", "train.amp=fp16"]
     assert main(args) == 2
     assert "train.amp = 'fp16' needs a GPU" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["train-supernet", "data.dataset=camvid", "data.root=/nonexistent"],
+     "moseg train-supernet: /nonexistent/train does not exist; expected the layout train/ val/ test/"),
+    (["train-supernet", "data.options={scale: 0.5, scale: 1}"], "key 'scale' appears twice in one mapping"),
+    (["train-supernet", "data.crop_size=[32,"], "override 'data.crop_size=[32,': the value is not valid YAML"),
+    (["train-supernet", "data.train_split=test"], "data.train_split = 'test': the test split is only read"),
+    (["train-supernet", "optim.lr=.inf"], "optim.lr = inf: expected a finite number"),
+    (["search", "split=test"], "moseg search: split = 'test': a search chooses networks"),
+    (["search", "budget=5", "n_doe=9"], "moseg search: n_doe = 9 >= budget = 5"),
+    (["retrain", "search_dir=/nonexistent"], "moseg retrain: "),
+    (["plot", "pareto", "/nonexistent/retrained.csv", "--out", "figure"], "moseg plot: "),
+    (["demo", "search.budget=0"], "moseg demo: search.budget = 0: expected > 0"),
+])
+def test_a_user_error_is_one_line_naming_the_command_with_exit_2(tmp_path, capsys, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    if args[0] == "search":
+        (tmp_path / "supernet.pt").write_bytes(b"")
+        args = [*args, "checkpoint=supernet.pt"]
+    assert main([*args, f"out_dir={tmp_path / 'out'}"] if args[0] != "plot" else args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args", [["space", "--sample", "-1"], ["space", "--seed", "x"],
+                                  ["space", "--num-classes", "0"], ["latency", "--n", "-3", "--out", "x.csv"],
+                                  ["latency", "--min-time", "-1", "--out", "x.csv"],
+                                  ["latency", "--min-time", "nan", "--out", "x.csv"],
+                                  ["latency", "--batch", "0", "--out", "x.csv"]])
+def test_a_bad_number_on_the_command_line_is_a_usage_error(capsys, args):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2 and "expected" in capsys.readouterr().err
+
+
+def test_debug_shows_the_traceback_and_internal_errors_keep_theirs(monkeypatch):
+    from moseg import cli
+
+    with pytest.raises(ValueError, match="search.budget = 0"):
+        main(["--debug", "demo", "search.budget=0"])
+
+    def broken(overrides):
+        raise KeyError("an internal bug, not bad input")
+
+    monkeypatch.setattr("moseg.demo.run_demo", broken)
+    with pytest.raises(KeyError, match="an internal bug"):
+        cli.main(["demo"])

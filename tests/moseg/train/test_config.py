@@ -32,6 +32,15 @@ def test_defaults_yaml_and_overrides_apply_in_order(tmp_path):
     ("model.arch=missing.json", "model.arch = 'missing.json': no such arch JSON file"),
     ("optim=0.1", "optim = 0.1: expected a mapping"),
     ("optim.lr", "override 'optim.lr': expected KEY=VALUE"),
+    ("optim.lr=.inf", "optim.lr = inf: expected a finite number"),
+    ("data.train_split=test", "data.train_split = 'test': the test split is only read to score the final networks"),
+    ("data.val_split=test", "data.val_split = 'test': the test split is only read to score the final networks"),
+    ("optim.lr=.nan", "optim.lr = nan: expected a finite number"),
+    ("optim.lr=1e400", "optim.lr = '1e400': expected a finite number"),
+    ("optim.lr=fast", "optim.lr = 'fast': expected a finite number"),
+    ("loss.distill_temperature=-.inf", "loss.distill_temperature = -inf: expected a finite number"),
+    ("data.crop_size=[32,", "override 'data.crop_size=[32,': the value is not valid YAML (expected the node"),
+    ("data.options={scale: 0.5, scale: 1}", "the value is not valid YAML (key 'scale' appears twice in one mapping"),
 ])
 def test_bad_keys_and_values_name_the_key_and_what_is_allowed(override, message):
     with pytest.raises(ConfigError) as err:
@@ -45,6 +54,34 @@ def test_bad_file_errors(tmp_path):
     (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
     with pytest.raises(ConfigError, match="holds list; expected a mapping"):
         load_train_config(tmp_path / "list.yaml")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (b"", "is empty (or holds only comments); give at least one key"),
+    (b"# only a comment\n", "is empty (or holds only comments)"),
+    (b"optim:\n  lr: 0.1\n  lr: 0.2\n", "not valid YAML: key 'lr' appears twice in one mapping at line 3, column 3"),
+    (b"seed: 1\nseed: 2\n", "key 'seed' appears twice in one mapping at line 2, column 1"),
+    (b"optim: {lr: 0.1\n", "is not valid YAML: expected ',' or '}'"),
+    (b"seed: 1\ndevice: \xe9cpu\n", "is not UTF-8 text (byte 0xe9 at offset 16); save it as UTF-8 YAML"),
+])
+def test_a_malformed_config_file_is_named_with_the_problem(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(text)
+    with pytest.raises(ConfigError) as err:
+        load_train_config(path)
+    assert str(path) in str(err.value) and message in str(err.value)
+
+
+@pytest.mark.parametrize(("override", "value"), [
+    ("optim.lr=1e-3", 0.001), ("optim.lr=1E-3", 0.001), ("optim.lr=5", 5.0), ("optim.lr='0.5'", 0.5),
+])
+def test_numbers_yaml_reads_as_strings_are_valid_floats(override, value):
+    assert load_train_config(None, [override]).optim.lr == value
+
+
+def test_a_yaml_file_with_lr_in_exponent_notation_loads(tmp_path):
+    (tmp_path / "c.yaml").write_text("optim:\n  lr: 1e-3\n")
+    assert load_train_config(tmp_path / "c.yaml").optim.lr == 0.001
 
 
 def test_overrides_do_not_modify_the_input():

@@ -130,6 +130,12 @@ def test_resume_refuses_a_changed_recipe(tiny_config):
     Trainer(tiny_config("train.iterations=4", "train.log_every=2"), resume=True)  # allowed changes
 
 
+def test_a_run_folder_moved_elsewhere_resumes(tiny_config, tmp_path):
+    train(tiny_config("train.iterations=3"))
+    (tmp_path / "run").rename(tmp_path / "moved")
+    assert Trainer(tiny_config("train.iterations=4", out="moved"), resume=True).start_step == 3
+
+
 def test_standalone_training_of_one_arch_learns(tiny_config, tiny_space, tmp_path):
     space = tiny_space
     arch_file = tmp_path / "arch.json"
