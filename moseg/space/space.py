@@ -121,21 +121,24 @@ class SearchSpace:
         arr = np.asarray(x)
         if arr.ndim not in (1, 2) or arr.shape[-1] != self.n_var:
             raise ValueError(f"expected a vector of {self.n_var} genes (or a 2-D batch of them), got shape {arr.shape}")
-        if arr.dtype.kind not in "iub":
-            if arr.dtype.kind != "f" or not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
-                bad = np.argwhere(~np.isfinite(arr.astype(float)) | (arr != np.round(arr)))
-                col = int(bad[0][-1]) if len(bad) else 0
-                value = arr[tuple(bad[0])]
-                raise ValueError(f"gene {self.genes[col].name!r} (index {col}) = {value!r} is not an integer")
-        arr = arr.astype(np.int64)
-        out = (arr < self.xl) | (arr > self.xu)
+        python_ints = arr.dtype.kind == "O" and all(_is_integer(v) for v in arr.flat)  # e.g. 2**70 in a list
+        if arr.dtype.kind not in "iuf" and not python_ints:
+            raise ValueError(f"genes must be integers; got an array of {arr.dtype} (e.g. {_plain(arr.flat[0])!r})")
+        if arr.dtype.kind == "f":
+            bad = np.argwhere(~np.isfinite(arr) | (arr != np.round(arr)))
+            if len(bad):
+                col = int(bad[0][-1])
+                raise ValueError(f"gene {self.genes[col].name!r} (index {col}) = {_plain(arr[tuple(bad[0])])!r} is "
+                                 "not an integer")
+        out = (arr < self.xl) | (arr > self.xu)  # compared before any cast, so 1e20 is reported as itself
         if out.any():
             where = tuple(np.argwhere(out)[0])
             gene = self.genes[where[-1]]
             raise ValueError(
-                f"gene {gene.name!r} (index {where[-1]}) = {arr[where]} is outside its bounds [{gene.low}, {gene.high}]"
+                f"gene {gene.name!r} (index {where[-1]}) = {_plain(arr[where])!r} is outside its bounds [{gene.low}, "
+                f"{gene.high}]"
             )
-        return arr
+        return arr.astype(np.int64)
 
     # ---------------------------------------------------------------------------------- canonical form
     def canonical(self, x: np.ndarray | Sequence) -> np.ndarray:
@@ -203,11 +206,13 @@ class SearchSpace:
 
         def put(name: str, val: int) -> None:
             gene = self.genes[self.index(name)]
+            if isinstance(val, bool) or not isinstance(val, int | np.integer | str):
+                raise ValueError(f"gene {name!r} = {val!r} is not an integer (or a family name)")
             if gene.choices is not None:
-                if val not in gene.choices:
+                if val not in gene.choices or type(val) is not type(gene.choices[gene.choices.index(val)]):
                     raise ValueError(f"gene {name!r} = {val!r} is not offered; expected one of {list(gene.choices)}")
                 val = gene.choices.index(val)
-            elif not gene.low <= val <= gene.high:
+            elif isinstance(val, str) or not gene.low <= val <= gene.high:
                 raise ValueError(f"gene {name!r} = {val!r} is outside its bounds [{gene.low}, {gene.high}]")
             v[self.index(name)] = val
 
@@ -318,3 +323,12 @@ def _choices(name: str, values: Sequence[int], odd: bool = False) -> tuple[int, 
 
 def _choice_gene(name: str, choices: tuple) -> Gene:
     return Gene(name, 0, len(choices) - 1, choices)
+
+
+def _is_integer(value: object) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds (so messages read 1e+20, not np.float64(1e+20))."""
+    return value.item() if isinstance(value, np.generic) else value

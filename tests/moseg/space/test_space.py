@@ -1,3 +1,4 @@
+import dataclasses
 import itertools
 import json
 
@@ -140,12 +141,48 @@ def test_out_of_range_gene_is_named_with_its_bounds():
         SPACE.canonical(x)
 
 
+def test_python_integers_of_any_size_are_genes():
+    assert SPACE.decode(np.array(SPACE.xl.tolist(), dtype=object)) == SPACE.min_arch()
+
+
 def test_non_integer_gene_is_rejected():
     x = SPACE.xl.astype(float)
     x[SPACE.index("stem_width")] = 0.5
     with pytest.raises(ValueError, match="'stem_width'.*not an integer"):
         SPACE.decode(x)
     assert SPACE.decode(SPACE.xl.astype(float)) == SPACE.min_arch()  # integral floats are fine
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda x: x.astype(bool), r"genes must be integers; got an array of bool \(e.g. False\)"),
+    (lambda x: x.astype(str), r"genes must be integers; got an array of <U\d+"),
+    (lambda x: np.array(["2", *x[1:]], dtype=object), r"genes must be integers; got an array of object \(e.g. '2'\)"),
+    (lambda x: np.where(np.arange(len(x)) == 0, 1e20, x), r"'stem_width' \(index 0\) = 1e\+20 is outside its bounds"),
+    (lambda x: [-2**70, *x[1:].tolist()], r"'stem_width' \(index 0\) = -1180591620717411303424 is"),
+    (lambda x: np.where(np.arange(len(x)) == 0, np.nan, x), r"'stem_width' \(index 0\) = nan is not an integer"),
+    (lambda x: np.where(np.arange(len(x)) == 0, np.inf, x), r"'stem_width' \(index 0\) = inf is not an integer"),
+])
+def test_a_vector_that_is_not_integer_genes_is_named_with_its_value(change, message):
+    with pytest.raises(ValueError, match=message):
+        SPACE.decode(change(SPACE.xl.copy()))
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("stem_width", True, "'stem_width' = True is not an integer"),
+    ("stem_width", 16.0, "'stem_width' = 16.0 is not an integer"),
+    ("head_width", "64", r"'head_width' = '64' is outside its bounds|'head_width' = '64' is not offered"),
+])
+def test_encode_refuses_booleans_floats_and_strings_for_integer_genes(field, value, message):
+    good = SPACE.min_arch()
+    with pytest.raises(ValueError, match=message):
+        SPACE.encode(dataclasses.replace(good, **{field: value}))
+
+
+def test_encode_refuses_a_fractional_fusion_point():
+    good = SPACE.min_arch()
+    lower = Branch(64, (ConvBlock(3, 1, 2),), fuse_after=0.5)
+    with pytest.raises(ValueError, match=r"'b1\.fuse_after' = 0.5 is not an integer"):
+        SPACE.encode(Arch(16, 64, (good.branches[0], lower)))
 
 
 def test_encode_rejects_values_the_space_does_not_offer():
