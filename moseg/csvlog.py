@@ -21,10 +21,16 @@ def parse_vectors(keys: Sequence[str], n_var: int | None = None) -> np.ndarray:
 
 
 class CsvLog:
-    """Rows with fixed `columns` appended to `path` (header written once). Values may be missing (empty)."""
+    """Rows with fixed `columns` appended to `path` (header written once). Values may be missing (empty).
+
+    A process killed while writing a row leaves a last line without its newline: opening the log drops that torn
+    row (`torn_row` keeps its text), so whatever it recorded is done again, and the next row is not glued to it.
+    Any other row with the wrong number of fields is damage that `rows` reports with the file and line.
+    """
 
     def __init__(self, path: str | Path, columns: Sequence[str]) -> None:
         self.path, self.columns = Path(path), list(columns)
+        self.torn_row = self._drop_torn_row()
         if self.path.exists() and self.path.stat().st_size:
             with self.path.open(newline="") as f:
                 header = next(csv.reader(f), [])
@@ -46,10 +52,34 @@ class CsvLog:
             writer.writerow(row)
 
     def rows(self) -> list[dict]:
+        """Every row as a dict of column -> text; ValueError naming the file and line of a damaged row."""
         if not self.path.exists():
             return []
         with self.path.open(newline="") as f:
-            return list(csv.DictReader(f))
+            reader = csv.reader(f)
+            header = next(reader, None) or []
+            rows = []
+            for values in reader:
+                if not values:
+                    continue  # a blank line carries nothing
+                if len(values) != len(header):
+                    raise ValueError(f"{self.path}, line {reader.line_num}: {len(values)} fields where the header "
+                                     f"has {len(header)} ({', '.join(header)}); the row is damaged: repair or delete "
+                                     "it to go on")
+                rows.append(dict(zip(header, values, strict=True)))
+            return rows
+
+    def _drop_torn_row(self) -> str | None:
+        """Cut a last line that has no newline (a row whose writing was interrupted); return its text."""
+        if not self.path.exists():
+            return None
+        data = self.path.read_bytes()
+        if not data or data.endswith(b"\n"):
+            return None
+        keep = data.rfind(b"\n") + 1
+        with self.path.open("r+b") as f:
+            f.truncate(keep)
+        return data[keep:].decode(errors="replace")
 
     def keep_until(self, column: str, last: float) -> None:
         """Drop rows whose `column` exceeds `last`: what a resumed run will log again."""

@@ -26,12 +26,58 @@ class Archive:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.log = CsvLog(self.path, COLUMNS)
-        self.rows = [{"eval": int(row["eval"]), "iteration": int(row["iteration"]), "x": row["x"],
-                      "f": json.loads(row["f"]) if row["f"] else None, "status": row["status"],
-                      "error": row["error"], "seconds": float(row["seconds"])} for row in self.log.rows()]
-        self.by_key = {row["x"]: row for row in self.rows}
+        self.rows = [self._parsed(row, line) for line, row in enumerate(self.log.rows(), start=2)]
+        self.by_key = {}
+        for line, row in enumerate(self.rows, start=2):
+            if row["x"] in self.by_key:
+                raise ValueError(f"{self.path}, line {line}: vector {row['x']!r} was already evaluated at line "
+                                 f"{self.rows.index(self.by_key[row['x']]) + 2}; an archive holds each vector once")
+            self.by_key[row["x"]] = row
+        self._check_widths()
         ok = [row["f"] for row in self.rows if row["status"] == "ok"]
         self.n_obj: int | None = len(ok[0]) if ok else None
+
+    def _parsed(self, row: dict, line: int) -> dict:
+        """One archive row with its numbers parsed; ValueError naming the file, line and column otherwise."""
+        column = "eval"
+        try:
+            parsed = {"eval": int(row["eval"])}
+            column = "iteration"
+            parsed["iteration"] = int(row["iteration"])
+            column = "x"
+            parsed["x"] = vector_key([int(v) for v in row["x"].split()]) if row["x"].split() else None
+            column = "f"
+            parsed["f"] = [float(v) for v in json.loads(row["f"])] if row["f"] else None
+            column = "status"
+            if row["status"] not in ("ok", "failed") or (row["status"] == "ok") != (parsed["f"] is not None):
+                raise ValueError("expected 'ok' with objectives or 'failed' without")
+            column = "seconds"
+            parsed.update(status=row["status"], error=row["error"], seconds=float(row["seconds"]))
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"{self.path}, line {line}, column {column!r} = {row.get(column)!r}: {err}; the row is "
+                             "damaged: repair or delete it to go on") from None
+        if parsed["x"] is None:
+            raise ValueError(f"{self.path}, line {line}: the vector 'x' is empty")
+        return parsed
+
+    def _check_widths(self) -> None:
+        """Every vector of one length, every objective list of one length."""
+        for key, what in (("x", "genes"), ("f", "objectives")):
+            widths = [(line, len(r[key].split() if key == "x" else r[key])) for line, r in
+                      enumerate(self.rows, start=2) if r[key] is not None]
+            for line, width in widths:
+                if width != widths[0][1]:
+                    raise ValueError(f"{self.path}, line {line}: {width} {what} where line {widths[0][0]} has "
+                                     f"{widths[0][1]}; the row is damaged: repair or delete it to go on")
+
+    def check_bounds(self, xl: np.ndarray, xu: np.ndarray) -> None:
+        """Refuse an archive whose vectors do not belong to the problem xl <= x <= xu (naming the line)."""
+        for line, row in enumerate(self.rows, start=2):
+            x = np.array(row["x"].split(), dtype=np.int64)
+            if len(x) != len(xl) or np.any(x < xl) or np.any(x > xu):
+                raise ValueError(f"{self.path}, line {line}: vector {row['x']!r} is not within the problem's "
+                                 f"{len(xl)} variables xl = {xl.tolist()}, xu = {xu.tolist()}; is this the archive "
+                                 "of another search?")
 
     def __contains__(self, x: np.ndarray) -> bool:
         return vector_key(x) in self.by_key

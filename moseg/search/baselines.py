@@ -42,7 +42,9 @@ def _start(method: str, xl: np.ndarray, xu: np.ndarray, budget: int, seed: int, 
     out.mkdir(parents=True, exist_ok=True)
     write_or_check_config(out / "config.json", {"method": method, "budget": int(budget), "seed": int(seed),
                                                 **settings, "xl": xl.tolist(), "xu": xu.tolist()})
-    return xl, xu, out, Archive(out / "archive.csv"), canonicalizer(canonicalize, xl, xu)
+    archive = Archive(out / "archive.csv")
+    archive.check_bounds(xl, xu)
+    return xl, xu, out, archive, canonicalizer(canonicalize, xl, xu)
 
 
 def _evaluate_or_look_up(archive: Archive, x: np.ndarray, iteration: int, evaluate_fn: EvaluateFn) -> list | None:

@@ -106,6 +106,7 @@ def run_search(evaluate_fn: EvaluateFn, xl: np.ndarray, xu: np.ndarray, budget: 
     write_or_check_config(out / "config.json", {"method": "surrogate", **asdict(settings), "xl": xl.tolist(),
                                                 "xu": xu.tolist()})
     archive = Archive(out / "archive.csv")
+    archive.check_bounds(xl, xu)
     say = log or (lambda message: None)
 
     for x in doe:
