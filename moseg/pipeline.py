@@ -112,13 +112,15 @@ def _supernet(stages: dict, out: Path, log: Callable[[str], None]) -> tuple[str,
     from moseg.train import Trainer
     from moseg.train.checkpoint import load_checkpoint
     from moseg.train.distributed import shutdown
-    from moseg.train.trainer import config_differences, saved_config
+    from moseg.train.trainer import EVAL_COLUMNS, config_differences, saved_config
 
     config = stages["supernet"]
     checkpoint = Path(config.out_dir) / "checkpoint.pt"
     state = load_checkpoint(checkpoint) if checkpoint.exists() else None
-    if state is not None and state["iteration"] >= config.train.iterations and not config_differences(
-            saved_config(state), to_dict(config)):
+    evaluated = {row["iteration"] for row in CsvLog(Path(config.out_dir) / "eval.csv", EVAL_COLUMNS).rows()}
+    final_evaluated = config.data.val_split is None or str(config.train.iterations) in evaluated
+    if state is not None and state["iteration"] >= config.train.iterations and final_evaluated and not (
+            config_differences(saved_config(state), to_dict(config))):
         log(f"supernet: {checkpoint} is trained ({config.train.iterations} iterations), skipped")
         return "skipped", None
     trainer = Trainer(config, resume=True)  # refuses a changed recipe, naming the keys

@@ -15,6 +15,7 @@ weights), `log.csv` (loss per arch, lr, grad norm, throughput, elapsed time), `e
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from contextlib import nullcontext
@@ -177,6 +178,10 @@ class Trainer:
         self.scaler.load_state_dict(state["scaler"])
         self.class_weights = state["class_weights"]
         self.start_step = state["iteration"]
+        if self.start_step > self.config.train.iterations:
+            raise ConfigError(f"cannot resume {self.checkpoint_path}: it is at iteration {self.start_step}, beyond "
+                              f"train.iterations = {self.config.train.iterations}; raise train.iterations to go on "
+                              "training, or use another out_dir")
         restore_rng(state["rng"])
 
     def _metadata(self) -> dict:
@@ -268,7 +273,7 @@ class Trainer:
                    desc="supernet" if not self.config.standalone else "standalone", dynamic_ncols=True)
         self.net.train()
         window_losses, window_norms, window_start, run_start = [], [], time.perf_counter(), time.perf_counter()
-        result: dict = {}
+        result: dict = self._missed_evaluation(total)
         try:
             for step in range(self.start_step, total):
                 images, labels = next(batches)
@@ -295,9 +300,21 @@ class Trainer:
             bar.close()
         return result
 
+    def _missed_evaluation(self, total: int) -> dict:
+        """The evaluation due at the checkpoint this run resumes from, when a kill interrupted it (the checkpoint
+        is written first); {} when there is none to redo."""
+        step, every = self.start_step, self.config.train.eval_every
+        due = self.val_data is not None and step > 0 and (step == total or (every and step % every == 0))
+        done = {int(row["iteration"]) for row in self.eval_log.rows()} if due else set()
+        return self.evaluate(step) if due and step not in done else {}
+
     def _log_row(self, done: int, steps_per_epoch: int, lr: float, losses: list[torch.Tensor],
                  norms: list[torch.Tensor], window_s: float, elapsed_s: float) -> dict:
         per_arch = torch.stack(losses).float().mean(0).tolist()  # one device sync per log row
+        if not all(math.isfinite(v) for v in per_arch):
+            raise ValueError(f"training diverged by iteration {done}: the loss is {per_arch} (max, min, sampled "
+                             f"archs); the last checkpoint in {self.out_dir} is kept. Lower optim.lr or raise "
+                             "optim.warmup_iters")
         row = {
             "iteration": done, "epoch": f"{done / steps_per_epoch:.3f}", "loss": float(np.sum(per_arch)),
             "loss_max": per_arch[0], "loss_min": per_arch[1] if len(per_arch) > 1 else "",

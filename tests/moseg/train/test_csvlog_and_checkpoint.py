@@ -53,3 +53,53 @@ def test_checkpoint_errors(tmp_path):
     torch.save({"weights": 1}, tmp_path / "foreign.pt")
     with pytest.raises(ValueError, match="is not a moseg checkpoint"):
         load_checkpoint(tmp_path / "foreign.pt")
+
+
+@pytest.fixture
+def checkpoint(tmp_path):
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8))
+    return save_checkpoint(tmp_path / "checkpoint.pt", {"iteration": 1, "model": model.state_dict()})
+
+
+def test_a_damaged_or_truncated_checkpoint_is_named(checkpoint, tmp_path):
+    data = checkpoint.read_bytes()
+    (tmp_path / "cut.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"cut.pt cannot be read as a checkpoint \(.*\); the file is truncated"):
+        load_checkpoint(tmp_path / "cut.pt")
+    (tmp_path / "garbage.pt").write_bytes(b"not a checkpoint at all")
+    with pytest.raises(ValueError, match="garbage.pt cannot be read as a checkpoint"):
+        load_checkpoint(tmp_path / "garbage.pt")
+
+
+def test_a_weight_changed_after_saving_fails_its_checksum(checkpoint):
+    state = torch.load(checkpoint, weights_only=False)
+    state["model"]["0.weight"][0, 0, 0, 0] = 353.0  # what one flipped exponent bit does to a weight
+    torch.save(state, checkpoint)
+    with pytest.raises(ValueError, match=r"checkpoint.pt: model tensor '0.weight' does not match the checksum"):
+        load_checkpoint(checkpoint)
+
+
+def test_a_flipped_byte_in_the_file_is_found(checkpoint):
+    state = torch.load(checkpoint, weights_only=False)
+    needle = state["model"]["0.weight"].reshape(-1)[:4].numpy().tobytes()
+    data = bytearray(checkpoint.read_bytes())
+    at = data.find(needle)
+    assert at > 0
+    data[at + 3] ^= 0x40  # the exponent byte of the first weight
+    checkpoint.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"checkpoint.pt(: model tensor '0.weight' does not match| cannot be read)"):
+        load_checkpoint(checkpoint)
+
+
+def test_non_finite_weights_are_neither_written_nor_loaded(checkpoint, tmp_path):
+    state = torch.load(checkpoint, weights_only=False)
+    state["model"]["1.running_var"][2] = float("nan")
+    with pytest.raises(ValueError, match=r"not writing .*: model tensor '1.running_var' holds NaN or infinity"):
+        save_checkpoint(checkpoint, {"iteration": 2, "model": state["model"]})
+    assert torch.load(checkpoint, weights_only=False)["iteration"] == 1  # the good one is kept
+    from moseg.train.checkpoint import tensor_digests
+
+    state["model_digests"] = tensor_digests(state["model"])
+    torch.save(state, tmp_path / "nan.pt")
+    with pytest.raises(ValueError, match=r"nan.pt: model tensor '1.running_var' holds NaN or infinity"):
+        load_checkpoint(tmp_path / "nan.pt")

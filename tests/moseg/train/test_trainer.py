@@ -136,6 +136,43 @@ def test_a_run_folder_moved_elsewhere_resumes(tiny_config, tmp_path):
     assert Trainer(tiny_config("train.iterations=4", out="moved"), resume=True).start_step == 3
 
 
+def test_a_checkpoint_beyond_the_schedule_is_refused(tiny_config):
+    train(tiny_config("train.iterations=3"))
+    with pytest.raises(ConfigError, match=r"it is at iteration 3, beyond train.iterations = 2; raise"):
+        Trainer(tiny_config("train.iterations=2"), resume=True)
+
+
+def test_a_kill_during_the_final_evaluation_is_made_good_on_resume(tiny_config, tmp_path, monkeypatch):
+    original = Trainer.evaluate
+
+    def killed_at_the_end(self, iteration):
+        if iteration == 6:
+            raise KeyboardInterrupt
+        return original(self, iteration)
+
+    monkeypatch.setattr(Trainer, "evaluate", killed_at_the_end)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_config("train.eval_every=3"))
+    assert [r["iteration"] for r in read_csv(tmp_path / "run" / "eval.csv")] == ["3", "3"]
+    monkeypatch.setattr(Trainer, "evaluate", original)
+    result = train(tiny_config("train.eval_every=3"), resume=True)
+    assert set(result) == {"max", "min"}
+    assert [r["iteration"] for r in read_csv(tmp_path / "run" / "eval.csv")] == ["3", "3", "6", "6"]
+    assert train(tiny_config("train.eval_every=3"), resume=True) == {}  # nothing left to do
+
+
+def test_a_diverging_loss_stops_training_with_the_iteration(tiny_config, monkeypatch):
+    original = Trainer._forward_backward
+
+    def diverges(self, images, labels, step):
+        losses = original(self, images, labels, step)
+        return losses * float("nan") if step >= 2 else losses
+
+    monkeypatch.setattr(Trainer, "_forward_backward", diverges)
+    with pytest.raises(ValueError, match=r"training diverged by iteration 3: the loss is \[nan"):
+        train(tiny_config())
+
+
 def test_standalone_training_of_one_arch_learns(tiny_config, tiny_space, tmp_path):
     space = tiny_space
     arch_file = tmp_path / "arch.json"
