@@ -40,9 +40,10 @@ class SegmentationFolder(Dataset):
 
     def __init__(self, pairs: Sequence[tuple[Path, Path]], label_map: np.ndarray, class_names: Sequence[str],
                  split: str, transform: Transform | None = None, scale: float = 1.0, name: str = "dataset",
-                 same_size: bool = True) -> None:
+                 same_size: bool = True, stored_ids: str | None = None) -> None:
         self.pairs = list(pairs)
         self.label_map = np.asarray(label_map, dtype=np.uint8)
+        self.stored_ids = stored_ids  # e.g. '0-11': the label values the format stores; any other is refused
         self.class_names = tuple(class_names)
         self.split = split
         self.transform = transform or EvalTransform()
@@ -83,8 +84,21 @@ class SegmentationFolder(Dataset):
                 rgb = rgb.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=None)
                 lab = lab.resize((width, height), Image.Resampling.NEAREST)
             image = np.array(rgb)  # writable copy
-            label = self.label_map[np.asarray(lab)]
+            stored = np.asarray(lab)
+            if self.stored_ids is not None:
+                self._check_stored(stored, label_path)
+            label = self.label_map[stored]
         return image, label
+
+    def _check_stored(self, stored: np.ndarray, label_path: Path) -> None:
+        low, high = (int(v) for v in self.stored_ids.split("-"))
+        if stored.ndim != 2:
+            raise ValueError(f"{label_path} has {stored.shape[-1]} channels; expected a single-channel label image "
+                             f"of class ids {self.stored_ids}")
+        if stored.size and (stored.min() < low or stored.max() > high):
+            bad = int(stored.max()) if stored.max() > high else int(stored.min())
+            raise ValueError(f"{label_path} holds label value {bad}; expected class ids {self.stored_ids} "
+                             f"({self.name}: {', '.join(self.class_names)}, then void)")
 
     def __getitem__(self, index: int):
         return self.transform(*self.load(index))

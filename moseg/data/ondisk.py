@@ -61,7 +61,7 @@ def camvid(root: str | Path, split: str, transform: Transform | None = None,
         pairs = _search_subset(pairs, split, lambda path: path.stem.split("_")[0] in held,
                                f"holdout_sequences={sorted(held)}")
     return SegmentationFolder(pairs, _label_map(range(len(CAMVID_CLASSES))), CAMVID_CLASSES, split, transform,
-                              scale, "CamVid")
+                              scale, "CamVid", stored_ids=f"0-{len(CAMVID_CLASSES)}")
 
 
 CITYSCAPES_CLASSES = ("road", "sidewalk", "building", "wall", "fence", "pole", "traffic_light", "traffic_sign",

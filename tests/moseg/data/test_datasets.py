@@ -64,6 +64,17 @@ def test_scale_resizes_images_bilinearly_and_labels_by_nearest_neighbour(tmp_pat
             build_dataset("camvid", tmp_path, "test", scale=bad)
 
 
+@pytest.mark.parametrize(("value", "shape"), [(12, (8, 12)), (255, (8, 12)), (3, (8, 12, 3))])
+def test_a_camvid_label_outside_its_classes_is_named_with_the_file(tmp_path, value, shape):
+    label = np.zeros(shape, np.uint8)
+    label[1, 1] = value
+    write_pair(tmp_path / "test" / "0001TP_000001.png", tmp_path / "testannot" / "0001TP_000001.png", label)
+    expected = (r"has 3 channels; expected a single-channel label image of class ids 0-11" if len(shape) == 3 else
+                rf"holds label value {value}; expected class ids 0-11 \(CamVid: sky, building, .*, then void\)")
+    with pytest.raises(ValueError, match=rf"testannot/0001TP_000001.png {expected}"):
+        build_dataset("camvid", tmp_path, "test")[0]
+
+
 def test_camvid_bad_root_and_holdout_are_named(camvid_root, tmp_path):
     with pytest.raises(ValueError, match=f"{tmp_path}/train does not exist; expected the layout train/ val/ test/"):
         build_dataset("camvid", tmp_path, "train")
@@ -76,7 +87,7 @@ def test_camvid_bad_root_and_holdout_are_named(camvid_root, tmp_path):
 def write_pair(image_path: Path, label_path: Path, label: np.ndarray) -> None:
     image_path.parent.mkdir(parents=True, exist_ok=True)
     label_path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.full((*label.shape, 3), 100, np.uint8)).save(image_path)
+    Image.fromarray(np.full((*label.shape[:2], 3), 100, np.uint8)).save(image_path)
     Image.fromarray(label.astype(np.uint8)).save(label_path)
 
 
