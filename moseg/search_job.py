@@ -73,6 +73,10 @@ def search_supernet(config: SearchJobConfig) -> SearchResult:
                           "use search_val (the default) or val")
     check_settings(config.budget, config.seed, config.n_doe, config.n_infill, config.prescreen, config.surrogate,
                    config.pop_size, config.n_gen, 1, 0, None, None, n_var=None)  # before the expensive set-up
+    try:  # every kind records the protocol, so even `flops` refuses one it cannot measure
+        config.latency.check()
+    except ValueError as err:
+        raise ConfigError(f"latency.{err}") from None
     device = resolve_device(config.device)
     evaluator = CandidateEvaluator.from_checkpoint(config.checkpoint, device=device, root=config.data_root,
                                                    split=config.split)

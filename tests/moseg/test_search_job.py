@@ -59,3 +59,19 @@ def test_a_design_as_large_as_the_budget_is_refused_before_the_supernet_is_loade
     assert main(["search", f"checkpoint={checkpoint}", f"out_dir={tmp_path}", "budget=10", "n_doe=10"]) == 2
     assert "n_doe = 10 >= budget = 10: the design of experiments would spend the whole budget" in (
         capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(("setting", "message"), [
+    ("latency.dtype=float8", "float8"), ("latency.mode=turbo", "turbo"), ("latency.device=cuda:7", "cuda")])
+def test_latency_settings_are_checked_before_the_supernet_is_loaded(tmp_path, capsys, monkeypatch, setting,
+                                                                    message):
+    from moseg import candidates
+
+    def never(*args, **kwargs):
+        raise AssertionError("the supernet and its data must not be loaded for a refused search")
+
+    monkeypatch.setattr(candidates.CandidateEvaluator, "from_checkpoint", never)
+    (tmp_path / "supernet.pt").write_bytes(b"")
+    args = ["search", f"checkpoint={tmp_path / 'supernet.pt'}", f"out_dir={tmp_path}", "latency.kind=flops", setting]
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
