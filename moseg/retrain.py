@@ -139,7 +139,19 @@ def selected_networks(config: RetrainConfig, space: SearchSpace) -> list[Network
         raise ConfigError(f"{path} does not exist: the search has not finished (rerun it to complete it)")
     front = pd.read_csv(path)
     if front.empty:
-        raise ValueError(f"{Path(config.search_dir) / 'front.csv'} holds no network")
+        raise ValueError(f"{path} holds no network")
+    missing = [c for c in ("x", "f0", "f1") if c not in front]
+    if missing:
+        raise ValueError(f"{path} has columns {list(front.columns)}; expected x, f0 (1 - mIoU) and f1 (latency)")
+    objectives = pd.to_numeric(front["f0"], errors="coerce"), pd.to_numeric(front["f1"], errors="coerce")
+    for name, values in zip(("f0", "f1"), objectives, strict=True):
+        bad = values[~np.isfinite(values.to_numpy(float))]
+        if len(bad):
+            raw = front[name][bad.index[0]]
+            raw = raw.item() if isinstance(raw, np.generic) else raw
+            raise ValueError(f"{path}, line {bad.index[0] + 2}: {name} = {raw!r}; expected a "
+                             "finite number (is the front from a search that finished?)")
+    front["f0"], front["f1"] = objectives
     front = front.drop_duplicates("x").reset_index(drop=True)
     archs = [space.decode(x) for x in parse_vectors(front["x"].tolist())]
     # the classifier adds the same to every arch, so one class compares sizes

@@ -72,6 +72,21 @@ def test_selection_keeps_one_network_of_each_size(tmp_path):
     assert len(selected_networks(RetrainConfig(search_dir=str(tmp_path), select="front"), space)) == 2
 
 
+@pytest.mark.parametrize(("front", "message"), [
+    ({"x": ["KEY"], "f0": [float("nan")], "f1": [1.0]}, r"front.csv, line 2: f0 = nan; expected a finite number"),
+    ({"x": ["KEY", "KEY"], "f0": [0.2, 0.3], "f1": [1.0, "fast"]}, r"line 3: f1 = 'fast'; expected a finite"),
+    ({"x": ["KEY"], "f0": [0.2], "f1": [float("inf")]}, r"line 2: f1 = inf; expected a finite number"),
+    ({"x": ["KEY"], "miou": [0.2]}, r"front.csv has columns \['x', 'miou'\]; expected x, f0"),
+])
+def test_a_front_with_missing_or_non_finite_objectives_is_named(tmp_path, front, message):
+    space = SearchSpace()
+    key = " ".join(str(v) for v in space.canonical(space.xl))
+    pd.DataFrame({c: [key if v == "KEY" else v for v in vs] for c, vs in front.items()}).to_csv(
+        tmp_path / "front.csv", index=False)
+    with pytest.raises(ValueError, match=message):
+        selected_networks(RetrainConfig(search_dir=str(tmp_path)), space)
+
+
 def test_kendall_tau_of_supernet_against_scratch_counts_ok_searched_networks_only():
     table = pd.DataFrame({
         "kind": ["searched"] * 4 + ["baseline"], "status": ["ok", "ok", "ok", "failed", "ok"],
