@@ -120,14 +120,15 @@ def run_search(evaluate_fn: EvaluateFn, xl: np.ndarray, xu: np.ndarray, budget: 
     ref = np.asarray(ref_point, dtype=float) if ref_point is not None else reference_point(archive.F(1))
     stats_log = CsvLog(out / "stats.csv", STATS_COLUMNS)
     predictions_log = CsvLog(out / "predictions.csv", PREDICTION_COLUMNS)
-    logged = {int(row["iteration"]) for row in stats_log.rows()}
+    logged = _logged_iterations(stats_log)
     predictions_log.keep_until("iteration", max(logged, default=0))  # rows of an iteration whose stats are missing
     if 0 not in logged:
         stats_log.append(_stats_row(archive, 0, ref, None, "", 0.0, 0.0))
     say(f"design of experiments: {len(archive.rows)} evaluations, hypervolume {hypervolume(archive.F(), ref):.4g}")
 
     iteration = max(1, archive.rows[-1]["iteration"])  # earlier iterations are complete; replay the last one
-    while len(archive.rows) < budget:
+    while len(archive.rows) < budget or (iteration not in logged and archive.rows[-1]["iteration"] == iteration):
+        # (the second case: a kill after the last evaluation, before its iteration's statistics were written)
         step, predictions = _iterate(archive, iteration, evaluate_fn, settings, xl, xu, canonical,
                                      exact_objectives or {}, ref)
         if step["new"] == 0:
@@ -271,6 +272,18 @@ def _stats_row(archive: Archive, iteration: int, ref: np.ndarray, predicted: np.
             "new": _rows_of(archive, iteration), "hypervolume": hypervolume(archive.F(), ref), "kendall_tau": taus,
             "surrogates": surrogates, "fit_seconds": round(fit_seconds, 3), "search_seconds": round(search_seconds, 3),
             "eval_seconds": round(eval_seconds, 3)}
+
+
+def _logged_iterations(stats_log: CsvLog) -> set[int]:
+    """The iterations stats.csv has a row for; ValueError naming the file and line of an unreadable one."""
+    logged = set()
+    for line, row in enumerate(stats_log.rows(), start=2):
+        try:
+            logged.add(int(row["iteration"]))
+        except ValueError:
+            raise ValueError(f"{stats_log.path}, line {line}: iteration = {row['iteration']!r}, expected an "
+                             "integer; the row is damaged: repair or delete it to go on") from None
+    return logged
 
 
 def _failed_count(archive: Archive) -> int:

@@ -39,7 +39,11 @@ class SearchResult:
 def write_or_check_config(path: Path, config: dict) -> None:
     """Write config.json, or refuse to resume a run whose settings differ (only the budget may change)."""
     if path.exists():
-        stored = json.loads(path.read_text())["settings"]
+        try:
+            stored = json.loads(path.read_text())["settings"]
+        except (ValueError, KeyError, TypeError) as err:
+            raise ValueError(f"{path} is damaged ({type(err).__name__}: {err}); it records the settings the "
+                             f"search in {path.parent} was started with: restore it, or use another out_dir") from None
         changed = sorted(k for k in config if k != "budget" and stored.get(k) != config[k])
         if changed:
             raise ValueError(f"{path.parent} holds a search with different settings: {changed}; use another "

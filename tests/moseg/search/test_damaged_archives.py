@@ -82,3 +82,32 @@ def test_the_csv_log_drops_only_a_torn_last_row_and_skips_blank_lines(tmp_path):
     assert [r["a"] for r in CsvLog(path, ["a", "b"]).rows()] == ["1", "3", "5"]
     assert CsvLog(path, ["a", "b"]).torn_row is None
     assert np.array_equal(pd.read_csv(path)["b"], [2, 4, 6])
+
+
+@pytest.mark.parametrize(("name", "edit", "message"), [
+    ("config.json", lambda text: text[: len(text) // 2], r"config.json is damaged \(JSONDecodeError: .*\); it records "
+                                                          "the settings"),
+    ("config.json", lambda text: "[]", r"config.json is damaged \(TypeError"),
+    ("stats.csv", lambda text: text.replace("\n1,", "\none,", 1), r"stats.csv, line 3: iteration = 'one', expected "
+                                                                 "an integer"),
+    ("stats.csv", lambda text: text + "2,3\n", r"stats.csv, line \d+: 2 fields where the header has 10"),
+])
+def test_damaged_run_files_beside_the_archive_are_named(finished, name, edit, message):
+    folder, _ = finished
+    path = folder / name
+    path.write_text(edit(path.read_text()))
+    with pytest.raises(ValueError, match=message):
+        run_search(Counted(), XL, XU, 30, seed=0, out_dir=folder, n_doe=20, n_infill=5, **FAST)
+
+
+def test_a_stats_row_torn_by_a_kill_is_written_again(finished):
+    folder, _ = finished
+    reference = pd.read_csv(folder / "stats.csv")
+    path = folder / "stats.csv"
+    path.write_text(path.read_text()[:-9])
+    again = Counted()
+    run_search(again, XL, XU, 25, seed=0, out_dir=folder, n_doe=20, n_infill=5, **FAST)
+    assert again.calls == 0
+    repaired = pd.read_csv(path)
+    assert list(repaired["iteration"]) == list(reference["iteration"])
+    assert list(repaired["evaluations"]) == list(reference["evaluations"])
