@@ -36,6 +36,7 @@ from moseg.search.outputs import (
     STATS_COLUMNS,
     SearchResult,
     search_result,
+    stored_setting,
     write_front,
     write_or_check_config,
 )
@@ -96,12 +97,14 @@ def run_search(evaluate_fn: EvaluateFn, xl: np.ndarray, xu: np.ndarray, budget: 
     (default: from the design of experiments) fixes the hypervolume's reference point for the whole run.
     """
     xl, xu = check_bounds(xl, xu)
+    out = Path(out_dir)
+    if n_doe is None:  # a resumed search keeps the design it was started with, whatever today's default
+        n_doe = stored_setting(out / "config.json", "n_doe")
     settings = check_settings(budget, seed, n_doe, n_infill, prescreen, surrogate, pop_size, n_gen,
                                cheap_objective, accuracy_objective, ref_point, exact_objectives, len(xl))
     canonical = canonicalizer(canonicalize, xl, xu)
     doe = unique_rows(canonical(design_of_experiments(settings.n_doe, xl, xu, settings.seed)))
     _check_design_fits_surrogate(len(doe), settings)
-    out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     write_or_check_config(out / "config.json", {"method": "surrogate", **asdict(settings), "xl": xl.tolist(),
                                                 "xu": xu.tolist()})

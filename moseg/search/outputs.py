@@ -53,6 +53,15 @@ def write_or_check_config(path: Path, config: dict) -> None:
     path.write_text(json.dumps({"settings": config, "versions": versions}, indent=2) + "\n")
 
 
+def stored_setting(path: Path, name: str) -> object:
+    """Setting `name` of the search config.json at `path`, or None (no file, no such setting, or a damaged file,
+    which `write_or_check_config` reports)."""
+    try:
+        return json.loads(path.read_text())["settings"].get(name)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
 def write_front(path: Path, archive: Archive) -> None:
     """front.csv: the vector and objectives of every non-dominated evaluation."""
     X, F = archive.X(), archive.F()

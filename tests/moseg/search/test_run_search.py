@@ -180,6 +180,12 @@ def test_the_default_design_leaves_most_of_the_budget_to_the_surrogate(tmp_path)
     assert json.loads((tmp_path / "config.json").read_text())["settings"]["n_doe"] == 12
 
 
+def test_a_search_started_under_an_older_default_design_resumes_with_it(tmp_path):
+    run_search(zdt1_like, XL, XU, 25, seed=0, out_dir=tmp_path, n_doe=20, n_infill=5, **FAST)
+    result = run_search(zdt1_like, XL, XU, 30, seed=0, out_dir=tmp_path, n_infill=5, **FAST)  # n_doe not given
+    assert len(result.X) == 30 and list(result.stats["evaluations"])[0] == 20
+
+
 def test_a_small_design_fits_the_default_surrogate(tmp_path):
     """n_doe = 6 crashed inside scikit-learn (KFold) after the design had been paid for; the cross-validating
     surrogate now uses fewer folds on a small table."""
