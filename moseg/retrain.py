@@ -225,7 +225,7 @@ def retrain_network(network: Network, config: RetrainConfig, space: dict | None,
         model["space"] = space
     trainer = None
     try:
-        trainer = Trainer(recipe_config(config, folder, model), resume=True)
+        trainer = Trainer(recipe_config(config, folder, model), resume=True, label=f"retrain {network.name}")
         val = trainer.run() or (trainer.evaluate(trainer.config.train.iterations) if trainer.val_data else {})
         row["train_seconds"] = round(training_seconds(folder / "log.csv"), 1)
         net = trainer.net.eval()

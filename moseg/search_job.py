@@ -98,7 +98,7 @@ def search_supernet(config: SearchJobConfig) -> SearchResult:
                       n_infill=config.n_infill, prescreen=config.prescreen, surrogate=config.surrogate,
                       canonicalize=lambda X: np.stack([space.canonical(x) for x in X]),
                       exact_objectives={1: latency} if exact else None, cheap_objective=1, accuracy_objective=0,
-                      pop_size=config.pop_size, n_gen=config.n_gen)
+                      pop_size=config.pop_size, n_gen=config.n_gen, progress=True)
 
 
 def _latency_objective(config: SearchJobConfig, supernet: Supernet) -> tuple[Callable, bool]:

@@ -18,6 +18,8 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 from threadpoolctl import threadpool_limits
 
 from surrogates.encoders import make_gene_encoder
+from surrogates.metrics import kendall_tau
+from surrogates.registry import make_surrogate
 
 Prediction = np.ndarray | tuple[np.ndarray, ...]
 PREDICT_CHUNK_ROWS = 2048  # rows encoded and predicted at once: kernel matrices and encodings stay small
@@ -50,6 +52,27 @@ def shrunk_folds(n_rows: int, n_folds: int, min_test_rows: int, seed: int) -> li
         raise ValueError(f"{n_rows} training rows are too few for 2 folds of at least {min_test_rows} held-out "
                          f"rows each; at least {2 * min_test_rows} are needed.")
     return list(KFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros((n_rows, 1))))
+
+
+def named_models(models: Sequence[tuple[str, BaseEstimator]] | None, default_names: Sequence[str],
+                 parameter: str) -> list[tuple[str, BaseEstimator]]:
+    """The (name, estimator) pairs a meta-model combines: `models`, checked to be non-empty with unique names,
+    or the registered surrogates `default_names` when it is None (`parameter` names the argument in errors)."""
+    if models is None:
+        return [(name, make_surrogate(name)) for name in default_names]
+    models = list(models)
+    names = [name for name, _ in models]
+    if not models or len(set(names)) != len(names):
+        raise ValueError(f"{parameter} must be a non-empty list of (name, estimator) with unique names; got names "
+                         f"{names}.")
+    return models
+
+
+def held_out_taus(model: BaseEstimator, X: np.ndarray, y: np.ndarray,
+                  folds: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[float]:
+    """Kendall tau on each held-out part of `folds` of a clone of `model` fitted on the rest."""
+    fitted = fit_each([clone(model) for _ in folds], X, y, [train for train, _ in folds])
+    return [kendall_tau(y[test], expert.predict(X[test])) for expert, (_, test) in zip(fitted, folds, strict=True)]
 
 
 def draw_seeds(random_state: int | np.random.RandomState | None, n: int) -> list[int]:

@@ -21,12 +21,12 @@ from surrogates.base import (
     check_training_data,
     clone_with_seed,
     draw_seeds,
-    fit_each,
+    held_out_taus,
     min_training_rows,
+    named_models,
     shrunk_folds,
 )
-from surrogates.metrics import kendall_tau
-from surrogates.registry import make_surrogate, register_surrogate
+from surrogates.registry import register_surrogate
 
 DEFAULT_MEMBERS = ("random_forest", "xgb", "ridge_onehot", "gp")
 WEIGHTINGS = ("equal", "cv", "top")
@@ -75,7 +75,7 @@ class Consensus(RegressorMixin, BaseEstimator):
             raise ValueError(f"weighting = {self.weighting!r}, expected one of {list(WEIGHTINGS)}.")
         if not 0 < self.top_fraction < 1:
             raise ValueError(f"top_fraction = {self.top_fraction!r}, expected a number in (0, 1).")
-        named = self._named_members()
+        named = named_models(self.members, DEFAULT_MEMBERS, "members")
         split_seed, *seeds = draw_seeds(self.random_state, 1 + len(named))
         seeded = [(name, clone_with_seed(model, seed)) for (name, model), seed in zip(named, seeds, strict=True)]
         raw = self._raw_weights(seeded, X, y, split_seed)
@@ -104,7 +104,8 @@ class Consensus(RegressorMixin, BaseEstimator):
 
     def min_training_rows(self) -> int:
         """What the members need, and for a weighting by held-out Kendall tau two folds of two rows."""
-        members = max(min_training_rows(model) for _, model in self._named_members())
+        named = named_models(self.members, DEFAULT_MEMBERS, "members")
+        members = max(min_training_rows(model) for _, model in named)
         return members if self.weighting == "equal" else max(members, 2 * MIN_HELD_OUT_ROWS)
 
     def _raw_weights(self, seeded: list[tuple[str, BaseEstimator]], X: np.ndarray, y: np.ndarray,
@@ -118,20 +119,4 @@ class Consensus(RegressorMixin, BaseEstimator):
             n_top = min(len(X) - MIN_HELD_OUT_ROWS, max(MIN_HELD_OUT_ROWS, round(self.top_fraction * len(X))))
             order = np.argsort(y, kind="stable")
             folds = [(order[n_top:], order[:n_top])]
-        weights = {}
-        for name, model in seeded:
-            fitted = fit_each([clone(model) for _ in folds], X, y, [train for train, _ in folds])
-            taus = [kendall_tau(y[test], expert.predict(X[test])) for expert, (_, test) in zip(fitted, folds,
-                                                                                                strict=True)]
-            weights[name] = max(0.0, float(np.mean(taus)))
-        return weights
-
-    def _named_members(self) -> list[tuple[str, BaseEstimator]]:
-        if self.members is None:
-            return [(name, make_surrogate(name)) for name in DEFAULT_MEMBERS]
-        members = list(self.members)
-        names = [name for name, _ in members]
-        if not members or len(set(names)) != len(names):
-            raise ValueError(f"members must be a non-empty list of (name, estimator) with unique names; "
-                             f"got names {names}.")
-        return members
+        return {name: max(0.0, float(np.mean(held_out_taus(model, X, y, folds)))) for name, model in seeded}

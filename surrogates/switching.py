@@ -14,9 +14,16 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 
-from surrogates.base import check_query, check_training_data, clone_with_seed, draw_seeds, fit_each, shrunk_folds
-from surrogates.metrics import kendall_tau
-from surrogates.registry import make_surrogate, register_surrogate
+from surrogates.base import (
+    check_query,
+    check_training_data,
+    clone_with_seed,
+    draw_seeds,
+    held_out_taus,
+    named_models,
+    shrunk_folds,
+)
+from surrogates.registry import register_surrogate
 
 MIN_HELD_OUT_ROWS = 2  # a Kendall tau compares at least two predictions
 DEFAULT_CANDIDATES = ("gp", "mlp", "random_forest", "ranknet", "rbf", "ridge_onehot", "xgb")
@@ -61,12 +68,12 @@ class AdaptiveSwitching(RegressorMixin, BaseEstimator):
     def fit(self, X: ArrayLike, y: ArrayLike) -> AdaptiveSwitching:
         """Cross-validate every candidate, record the scores, refit the best on all of X, y."""
         X, y = check_training_data(self, X, y)
-        candidates = self._named_candidates()
+        candidates = named_models(self.candidates, DEFAULT_CANDIDATES, "candidates")
         fold_seed, *seeds = draw_seeds(self.random_state, 1 + len(candidates))
         seeded = {name: clone_with_seed(model, seed) for (name, model), seed in zip(candidates, seeds, strict=True)}
         folds = shrunk_folds(len(X), self.n_folds, MIN_HELD_OUT_ROWS, fold_seed)
         self.n_folds_ = len(folds)
-        fold_scores = {name: self._fold_scores(model, X, y, folds) for name, model in seeded.items()}
+        fold_scores = {name: held_out_taus(model, X, y, folds) for name, model in seeded.items()}
         table = pd.DataFrame.from_dict(fold_scores, orient="index",
                                        columns=[f"fold_{k}" for k in range(1, self.n_folds_ + 1)])
         table["mean"], table["std"] = table.mean(axis=1), table.std(axis=1, ddof=0)
@@ -85,23 +92,6 @@ class AdaptiveSwitching(RegressorMixin, BaseEstimator):
         """Predictions of the chosen, refitted candidate."""
         X = check_query(self, X)
         return self.best_estimator_.predict(X)
-
-    @staticmethod
-    def _fold_scores(model: BaseEstimator, X: np.ndarray, y: np.ndarray,
-                     folds: list[tuple[np.ndarray, np.ndarray]]) -> list[float]:
-        """Kendall tau on each held-out fold of a clone of `model` fitted on the other folds."""
-        fitted = fit_each([clone(model) for _ in folds], X, y, [train for train, _ in folds])
-        return [kendall_tau(y[test], expert.predict(X[test])) for expert, (_, test) in zip(fitted, folds, strict=True)]
-
-    def _named_candidates(self) -> list[tuple[str, BaseEstimator]]:
-        if self.candidates is None:
-            return [(name, make_surrogate(name)) for name in DEFAULT_CANDIDATES]
-        candidates = list(self.candidates)
-        names = [name for name, _ in candidates]
-        if not candidates or len(set(names)) != len(names):
-            raise ValueError(f"candidates must be a non-empty list of (name, estimator) with unique names; "
-                             f"got names {names}.")
-        return candidates
 
     def _describe_choice(self) -> str:
         def summary(name: str) -> str:

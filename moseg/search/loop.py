@@ -26,6 +26,7 @@ from pymoo.operators.repair.rounding import RoundingRepair
 from pymoo.optimize import minimize
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
+from tqdm import tqdm
 
 from moseg.csvlog import CsvLog, parse_vectors, vector_key
 from moseg.search.archive import Archive, EvaluateFn
@@ -84,7 +85,8 @@ def run_search(evaluate_fn: EvaluateFn, xl: np.ndarray, xu: np.ndarray, budget: 
                surrogate: str = "adaptive_switching", canonicalize: Callable[[np.ndarray], np.ndarray] | None = None,
                exact_objectives: Mapping[int, EvaluateFn] | None = None, cheap_objective: int = -1,
                accuracy_objective: int = 0, pop_size: int = 100, n_gen: int = 30,
-               ref_point: np.ndarray | None = None, log: Callable[[str], None] | None = print) -> SearchResult:
+               ref_point: np.ndarray | None = None, log: Callable[[str], None] | None = print,
+               progress: bool = False) -> SearchResult:
     """Minimise the objectives `evaluate_fn(X) -> F` over integer vectors xl <= x <= xu with `budget` true
     evaluations; resumes from `out_dir` when it holds an earlier run of the same search.
 
@@ -95,6 +97,7 @@ def run_search(evaluate_fn: EvaluateFn, xl: np.ndarray, xu: np.ndarray, budget: 
     objective's column to a cheap exact function of X used instead of a surrogate. `cheap_objective` and
     `accuracy_objective` are the columns the `spacing` pre-screening spaces out and tops up by. `ref_point`
     (default: from the design of experiments) fixes the hypervolume's reference point for the whole run.
+    `progress` shows a bar of evaluations done out of the budget, with the hypervolume so far.
     """
     xl, xu = check_bounds(xl, xu)
     out = Path(out_dir)
@@ -110,13 +113,33 @@ def run_search(evaluate_fn: EvaluateFn, xl: np.ndarray, xu: np.ndarray, budget: 
                                                 "xu": xu.tolist()})
     archive = Archive(out / "archive.csv")
     archive.check_bounds(xl, xu)
-    say = log or (lambda message: None)
+    bar = tqdm(total=budget, initial=len(archive.rows), desc="search", unit="eval", disable=not progress,
+               dynamic_ncols=True)
+    say = (bar.write if progress else log) if log else (lambda message: None)
+    try:
+        return _search(archive, evaluate_fn, settings, xl, xu, canonical, doe, exact_objectives or {}, ref_point,
+                       out, say, bar)
+    finally:
+        bar.close()
+
+
+def _search(archive: Archive, evaluate_fn: EvaluateFn, settings: SearchSettings, xl: np.ndarray, xu: np.ndarray,
+            canonical: Callable[[np.ndarray], np.ndarray], doe: np.ndarray, exact: Mapping[int, EvaluateFn],
+            ref_point: np.ndarray | None, out: Path, say: Callable[[str], None], bar: tqdm) -> SearchResult:
+    """The design of experiments, then the iterations, until the budget is spent (see `run_search`)."""
+    budget = settings.budget
+
+    def evaluate_fn_counted(X: np.ndarray) -> np.ndarray:
+        try:
+            return evaluate_fn(X)
+        finally:
+            bar.update(len(X))
 
     for x in doe:
         if len(archive.rows) >= budget:
             break
         if x not in archive:
-            archive.evaluate(x, 0, evaluate_fn)
+            archive.evaluate(x, 0, evaluate_fn_counted)
             _check_objective_columns(archive, settings)
     _check_objective_columns(archive, settings)  # a resumed run: the archive's objectives
     _check_design_succeeded(archive, len(doe), settings)
@@ -132,8 +155,8 @@ def run_search(evaluate_fn: EvaluateFn, xl: np.ndarray, xu: np.ndarray, budget: 
     iteration = max(1, archive.rows[-1]["iteration"])  # earlier iterations are complete; replay the last one
     while len(archive.rows) < budget or (iteration not in logged and archive.rows[-1]["iteration"] == iteration):
         # (the second case: a kill after the last evaluation, before its iteration's statistics were written)
-        step, predictions = _iterate(archive, iteration, evaluate_fn, settings, xl, xu, canonical,
-                                     exact_objectives or {}, ref)
+        step, predictions = _iterate(archive, iteration, evaluate_fn_counted, settings, xl, xu, canonical, exact,
+                                     ref)
         if step["new"] == 0:
             say(f"iteration {iteration}: no unevaluated vector found; the search stops at {len(archive.rows)} "
                 f"of {budget} evaluations")
@@ -142,6 +165,7 @@ def run_search(evaluate_fn: EvaluateFn, xl: np.ndarray, xu: np.ndarray, budget: 
             for row in predictions:
                 predictions_log.append(row)
             stats_log.append(step)
+        bar.set_postfix(hypervolume=f"{step['hypervolume']:.4g}")
         say(f"iteration {iteration}: {step['evaluations']} evaluations, hypervolume {step['hypervolume']:.4g}, "
             f"surrogates {step['surrogates']}")
         iteration += 1

@@ -84,8 +84,9 @@ class Trainer:
     devices), then `run()` trains, checkpoints, logs and evaluates. With `resume`, continues from
     `out_dir/checkpoint.pt` if there is one."""
 
-    def __init__(self, config: TrainConfig, resume: bool = False) -> None:
+    def __init__(self, config: TrainConfig, resume: bool = False, label: str | None = None) -> None:
         self.config = config
+        self.label = label or ("standalone" if config.standalone else "supernet")  # the progress bar's name
         self.out_dir = Path(config.out_dir)
         self.checkpoint_path = self.out_dir / "checkpoint.pt"
         if self.checkpoint_path.exists() and not resume:
@@ -270,7 +271,7 @@ class Trainer:
         steps_per_epoch = loader.batch_sampler.steps_per_epoch
         batches = iter(loader)
         bar = tqdm(total=total, initial=self.start_step, disable=not (cfg.progress and self.process.is_main),
-                   desc="supernet" if not self.config.standalone else "standalone", dynamic_ncols=True)
+                   desc=self.label, dynamic_ncols=True)
         self.net.train()
         window_losses, window_norms, window_start, run_start = [], [], time.perf_counter(), time.perf_counter()
         result: dict = self._missed_evaluation(total)

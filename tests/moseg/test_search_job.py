@@ -30,7 +30,9 @@ def test_search_runs_on_the_supernet_evaluator_and_resumes(tmp_path, checkpoint,
     args = ["search", f"checkpoint={checkpoint}", f"out_dir={tmp_path}", f"latency.kind={latency}",
             "latency.threads=1", "latency.min_time_s=0", *SEARCH]
     assert main(args) == 0
-    assert "10 evaluations (0 failed)" in capsys.readouterr().out
+    output = capsys.readouterr()
+    assert "10 evaluations (0 failed)" in output.out
+    assert "search: 100%" in output.err and "10/10" in output.err and "hypervolume=" in output.err  # the bar
     archive = pd.read_csv(tmp_path / "archive.csv")
     assert len(archive) == 10 and (archive["status"] == "ok").all()
     assert (tmp_path / "front.csv").exists() and (tmp_path / "search.yaml").exists()
