@@ -15,7 +15,6 @@ from pathlib import Path
 import pandas as pd
 from markdown_table import markdown
 
-from moseg.config import from_dict
 from moseg.export import load_network
 from moseg.latency import LatencySettings
 from moseg.retrain import load_retrain_config
@@ -25,8 +24,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", type=Path, required=True, help="out_dir of experiments/camvid.py")
     run = parser.parse_args().run
-    latency: LatencySettings = from_dict(LatencySettings, vars(load_retrain_config(run / "retrain" / "retrain.yaml")
-                                                               .latency))
+    latency: LatencySettings = load_retrain_config(run / "retrain" / "retrain.yaml").latency
     retrained = pd.read_csv(run / "retrain" / "retrained.csv").sort_values("latency_ms")
     rows = []
     for network in retrained.itertuples():

@@ -71,11 +71,13 @@ class CsvLog:
 
     def _drop_torn_row(self) -> str | None:
         """Cut a last line that has no newline (a row whose writing was interrupted); return its text."""
-        if not self.path.exists():
+        if not self.path.exists() or not self.path.stat().st_size:
             return None
+        with self.path.open("rb") as f:
+            f.seek(-1, 2)
+            if f.read(1) == b"\n":
+                return None  # the usual case: only the last byte is read
         data = self.path.read_bytes()
-        if not data or data.endswith(b"\n"):
-            return None
         keep = data.rfind(b"\n") + 1
         with self.path.open("r+b") as f:
             f.truncate(keep)

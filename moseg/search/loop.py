@@ -107,7 +107,8 @@ def run_search(evaluate_fn: EvaluateFn, xl: np.ndarray, xu: np.ndarray, budget: 
                                cheap_objective, accuracy_objective, ref_point, exact_objectives, len(xl))
     canonical = canonicalizer(canonicalize, xl, xu)
     doe = unique_rows(canonical(design_of_experiments(settings.n_doe, xl, xu, settings.seed)))
-    _check_design_fits_surrogate(len(doe), settings)
+    min_rows = min_training_rows(make_surrogate(settings.surrogate))
+    _check_design_fits_surrogate(len(doe), settings, min_rows)
     out.mkdir(parents=True, exist_ok=True)
     write_or_check_config(out / "config.json", {"method": "surrogate", **asdict(settings), "xl": xl.tolist(),
                                                 "xu": xu.tolist()})
@@ -118,14 +119,15 @@ def run_search(evaluate_fn: EvaluateFn, xl: np.ndarray, xu: np.ndarray, budget: 
     say = (bar.write if progress else log) if log else (lambda message: None)
     try:
         return _search(archive, evaluate_fn, settings, xl, xu, canonical, doe, exact_objectives or {}, ref_point,
-                       out, say, bar)
+                       out, say, bar, min_rows)
     finally:
         bar.close()
 
 
 def _search(archive: Archive, evaluate_fn: EvaluateFn, settings: SearchSettings, xl: np.ndarray, xu: np.ndarray,
             canonical: Callable[[np.ndarray], np.ndarray], doe: np.ndarray, exact: Mapping[int, EvaluateFn],
-            ref_point: np.ndarray | None, out: Path, say: Callable[[str], None], bar: tqdm) -> SearchResult:
+            ref_point: np.ndarray | None, out: Path, say: Callable[[str], None], bar: tqdm,
+            min_rows: int) -> SearchResult:
     """The design of experiments, then the iterations, until the budget is spent (see `run_search`)."""
     budget = settings.budget
 
@@ -142,7 +144,7 @@ def _search(archive: Archive, evaluate_fn: EvaluateFn, settings: SearchSettings,
             archive.evaluate(x, 0, evaluate_fn_counted)
             _check_objective_columns(archive, settings)
     _check_objective_columns(archive, settings)  # a resumed run: the archive's objectives
-    _check_design_succeeded(archive, len(doe), settings)
+    _check_design_succeeded(archive, len(doe), settings, min_rows)
     ref = np.asarray(ref_point, dtype=float) if ref_point is not None else reference_point(archive.F(1))
     stats_log = CsvLog(out / "stats.csv", STATS_COLUMNS)
     predictions_log = CsvLog(out / "predictions.csv", PREDICTION_COLUMNS)
@@ -379,9 +381,9 @@ def check_settings(budget: int, seed: int, n_doe: int | None, n_infill: int, pre
                           sorted(int(j) for j in (exact_objectives or {})))
 
 
-def _check_design_fits_surrogate(n_distinct: int, settings: SearchSettings) -> None:
-    """Refuse, before evaluating anything, a design whose distinct canonical vectors are too few to fit on."""
-    min_rows = min_training_rows(make_surrogate(settings.surrogate))
+def _check_design_fits_surrogate(n_distinct: int, settings: SearchSettings, min_rows: int) -> None:
+    """Refuse, before evaluating anything, a design whose distinct canonical vectors are fewer than the
+    `min_rows` the surrogate needs."""
     if n_distinct < min_rows:
         raise ValueError(f"n_doe = {settings.n_doe} gives {n_distinct} distinct canonical vectors, but surrogate "
                          f"{settings.surrogate!r} needs at least {min_rows} to be fitted; raise n_doe")
@@ -406,10 +408,9 @@ def _check_objective_columns(archive: Archive, settings: SearchSettings) -> None
                          "objectives")
 
 
-def _check_design_succeeded(archive: Archive, n_design: int, settings: SearchSettings) -> None:
-    """Refuse to go on when too few designs were evaluated successfully to fit the surrogate, naming the numbers
-    and the first error (the archive keeps every row, failed ones included)."""
-    min_rows = min_training_rows(make_surrogate(settings.surrogate))
+def _check_design_succeeded(archive: Archive, n_design: int, settings: SearchSettings, min_rows: int) -> None:
+    """Refuse to go on when fewer designs than the surrogate's `min_rows` were evaluated successfully, naming the
+    numbers and the first error (the archive keeps every row, failed ones included)."""
     ok = len(archive.evaluated(0))
     if ok < min_rows:
         failed = [r for r in archive.rows if r["iteration"] == 0 and r["status"] != "ok"]
