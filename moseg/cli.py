@@ -9,6 +9,7 @@ import math
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import torch
 
@@ -192,9 +193,19 @@ def cmd_plot(args: argparse.Namespace) -> int:
     if args.kind in single:
         if len(args.tables) != 1:
             raise ValueError(f"moseg plot {args.kind} takes one CSV file, got {len(args.tables)}")
+        if args.ref_point is not None:
+            raise ValueError(f"moseg plot {args.kind} has no reference point; --ref-point is for fronts and "
+                             "hypervolume")
         paths = single[args.kind](args.tables[0], args.out)
     else:
-        paths = several[args.kind](labelled_tables(args.tables), args.out)
+        tables = labelled_tables(args.tables)
+        ref_point = args.ref_point
+        search = Path(next(iter(tables.values()))).parent
+        if ref_point is None and args.kind == "hypervolume" and len(tables) == 1 and (search / "config.json").is_file():
+            from moseg.search.outputs import search_reference_point
+
+            ref_point = search_reference_point(search)  # the point of the hypervolumes the search printed
+        paths = several[args.kind](tables, args.out, ref_point=ref_point)
     print("wrote " + " ".join(str(p) for p in paths))
     return 0
 
@@ -274,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("kind", choices=["pareto", "fronts", "hypervolume", "predictions", "scratch"])
     plot.add_argument("tables", nargs="+", metavar="CSV", help="input file(s)")
     plot.add_argument("--out", required=True, help="output path without suffix (writes .png and .pdf)")
+    plot.add_argument("--ref-point", type=float, nargs="+", metavar="R",
+                      help="hypervolume reference point of fronts and hypervolume (default: for one search's "
+                           "archive.csv, the point that search used; otherwise one derived from all the inputs)")
     plot.set_defaults(func=cmd_plot)
     return parser
 

@@ -158,12 +158,14 @@ def _report(stages: dict, out: Path, log: Callable[[str], None]) -> tuple[str, N
     """front.csv, archive.csv and every figure the outputs allow."""
     from moseg import plot
     from moseg.retrain import ok_searched
+    from moseg.search.outputs import search_reference_point
 
     search, retrained_csv = Path(stages["search"].out_dir), Path(stages["retrain"].out_dir) / "retrained.csv"
     written: list[Path] = []
     if (search / "archive.csv").exists():
         shutil.copyfile(search / "archive.csv", out / "archive.csv")
-        written += plot.hypervolume_figure({"search": search / "archive.csv"}, out / "hypervolume")
+        written += plot.hypervolume_figure({"search": search / "archive.csv"}, out / "hypervolume",
+                                           ref_point=search_reference_point(search))
     predictions = search / "predictions.csv"
     if predictions.exists() and len(pd.read_csv(predictions)):
         written += plot.predictions_figure(predictions, out / "predictions",
@@ -175,12 +177,7 @@ def _report(stages: dict, out: Path, log: Callable[[str], None]) -> tuple[str, N
             plot.pareto_networks(retrained).to_csv(out / "front.csv", index=False)
             written.append(out / "front.csv")
         if (retrained["status"] == "ok").any():
-            summary_path = retrained_csv.parent / "summary.json"
-            summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
-            written += plot.pareto_figure(
-                retrained, out / "pareto", title=summary.get("data_protocol"),
-                latency_label="latency (ms)" + (f"\n{summary['latency_protocol']}" if "latency_protocol" in summary
-                                                else ""))
+            written += plot.pareto_figure(retrained_csv, out / "pareto")
         if searched >= 2:
             written += plot.scratch_figure(retrained, out / "supernet_vs_scratch")
     log("report: " + (", ".join(p.name for p in written) or "nothing to report yet"))

@@ -106,11 +106,16 @@ def pareto_networks(retrained: Table) -> pd.DataFrame:
 
 
 def pareto_figure(retrained: Table, out: str | Path, *, title: str | None = None,
-                  latency_label: str = "latency (ms)") -> list[Path]:
+                  latency_label: str | None = None) -> list[Path]:
     """Test mIoU (%) against latency (ms) of the retrained networks (`retrained.csv`): every ok searched network,
     the non-dominated ones joined by a step line and labelled with their names, and each baseline with its own
     larger marker, named in the legend. Shows what the search found against hand-designed networks. A paper's
-    figure names the data protocol in `title` and the latency protocol in `latency_label`."""
+    figure names the data protocol in `title` and the latency protocol in `latency_label`; by default both come
+    from the `summary.json` that retraining wrote beside a `retrained.csv` path."""
+    summary = _retraining_summary(retrained)
+    title = title if title is not None else summary.get("data_protocol")
+    if latency_label is None:
+        latency_label = "latency (ms)" + (f"\n{summary['latency_protocol']}" if "latency_protocol" in summary else "")
     table = _retrained(retrained, ("test_miou", "latency_ms"))
     searched, front = _searched(table), pareto_networks(table)
     baselines = table[table["kind"] == "baseline"]
@@ -170,6 +175,12 @@ def hypervolume_traces(archives: Mapping[str, Table], ref_point: Sequence[float]
     """For each run (`archives` maps a label to its `archive.csv`), the hypervolume of its ok evaluations after
     each evaluation in `eval` order, failed ones included (they repeat the previous value; 0 before the first ok
     one). One shared reference point: `ref_point`, or by default `reference_point` of every run's ok objectives."""
+    return _traces_and_reference(archives, ref_point)[0]
+
+
+def _traces_and_reference(archives: Mapping[str, Table], ref_point: Sequence[float] | None
+                          ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """`hypervolume_traces` and the reference point it used."""
     if not archives:
         raise ValueError("no archives given; expected a mapping of run label -> archive.csv table or path")
     runs = {label: _archive_objectives(table, f"archive {label!r}") for label, table in archives.items()}
@@ -190,14 +201,15 @@ def hypervolume_traces(archives: Mapping[str, Table], ref_point: Sequence[float]
                 current = hypervolume(F[: i + 1][ok_rows[: i + 1]], ref)
             trace[i] = current
         traces[label] = trace
-    return traces
+    return traces, ref
 
 
 def hypervolume_figure(archives: Mapping[str, Table], out: str | Path, *,
                        ref_point: Sequence[float] | None = None) -> list[Path]:
     """Hypervolume after each true evaluation (`hypervolume_traces`, failed evaluations counted) of one or several
-    runs, against one shared reference point: how fast each search approaches its final front."""
-    traces = hypervolume_traces(archives, ref_point)
+    runs, against one shared reference point, named in the title: how fast each search approaches its final front.
+    Pass a search's own point (`moseg.search.outputs.search_reference_point`) to match what it printed."""
+    traces, ref = _traces_and_reference(archives, ref_point)
     with matplotlib.rc_context(STYLE):
         fig = Figure()
         ax = fig.subplots()
@@ -205,7 +217,9 @@ def hypervolume_figure(archives: Mapping[str, Table], out: str | Path, *,
             evaluations = np.arange(1, len(trace) + 1)
             ax.plot(evaluations, trace, drawstyle="steps-post", markevery=max(1, len(trace) // 10),
                     label=f"{label} (final {trace[-1]:.4g})", **series_style(i))
-        ax.set(xlabel="true evaluations", ylabel="hypervolume")
+        ax.set(xlabel="true evaluations", ylabel="hypervolume",
+               title="reference point (" + ", ".join(f"{v:.4g}" for v in ref) + ")")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(loc="lower right")
         return save_figure(fig, out)
 
@@ -238,8 +252,9 @@ def predictions_figure(predictions: Table, out: str | Path, *,
 
 
 def scratch_figure(retrained: Table, out: str | Path) -> list[Path]:
-    """Supernet-estimated mIoU (%) against the from-scratch test mIoU (%) of the ok searched networks, with Kendall
-    tau in the title: how far the one-shot estimate that steered the search can be trusted to rank networks."""
+    """Supernet-estimated mIoU (%) against the from-scratch test mIoU (%) of the ok searched networks, each named,
+    with y = x and Kendall tau in the title: how far the one-shot estimate that steered the search can be trusted
+    to rank networks, and how far its values sit from the retrained ones."""
     searched = _searched(_retrained(retrained, ("supernet_miou", "test_miou"), kinds=("searched",)))
     if len(searched) < 2:
         raise ValueError(f"scratch_figure needs at least 2 ok searched networks to rank; got {len(searched)}")
@@ -247,9 +262,13 @@ def scratch_figure(retrained: Table, out: str | Path) -> list[Path]:
     with matplotlib.rc_context(STYLE):
         fig = Figure()
         ax = fig.subplots()
-        ax.plot(100 * searched["supernet_miou"], 100 * searched["test_miou"], "o", color="black",
-                markerfacecolor="none", markeredgewidth=0.8)
-        ax.set(xlabel="supernet mIoU (%)", ylabel="test mIoU from scratch (%)", title=f"Kendall τ = {tau:.2f}")
+        x, y = 100 * searched["supernet_miou"], 100 * searched["test_miou"]
+        ax.plot(x, y, "o", color="black", markerfacecolor="none", markeredgewidth=0.8)
+        for name, xi, yi in zip(searched["name"], x, y, strict=True):
+            ax.annotate(str(name), (xi, yi), xytext=(3, 2), textcoords="offset points", fontsize=7)
+        _identity_line(ax, np.concatenate([x, y]))
+        ax.set(xlabel="supernet mIoU (%)", ylabel="test mIoU from scratch (%)",
+               title=f"Kendall τ = {tau:.2f}; dashed: y = x")
         return save_figure(fig, out)
 
 
@@ -303,6 +322,23 @@ def _retrained(retrained: Table, metrics: Sequence[str], kinds: Sequence[str] = 
     return _numeric(table, metrics, name, fractions=[m for m in metrics if m.endswith("miou")])
 
 
+def _retraining_summary(retrained: Table) -> dict:
+    """The `summary.json` beside a `retrained.csv` path (its data and latency protocols), or {} for a DataFrame
+    or a folder without one."""
+    if isinstance(retrained, pd.DataFrame):
+        return {}
+    path = Path(retrained).parent / "summary.json"
+    if not path.is_file():
+        return {}
+    try:
+        summary = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not valid JSON ({error}); expected the summary retraining writes") from None
+    if not isinstance(summary, dict):
+        raise ValueError(f"{path} holds {type(summary).__name__}; expected a JSON object (retraining's summary)")
+    return summary
+
+
 def _searched(retrained: pd.DataFrame) -> pd.DataFrame:
     return retrained[retrained["kind"] == "searched"].reset_index(drop=True)
 
@@ -350,7 +386,7 @@ def _reference(F: np.ndarray, ref_point: Sequence[float] | None) -> np.ndarray:
         return reference_point(F)
     ref = np.asarray(ref_point, dtype=float)
     if ref.shape != (F.shape[1],):
-        raise ValueError(f"ref_point {list(np.atleast_1d(ref))} has {ref.size} values; expected {F.shape[1]}, one "
+        raise ValueError(f"ref_point {np.atleast_1d(ref).tolist()} has {ref.size} values; expected {F.shape[1]}, one "
                          "per objective")
     return ref
 

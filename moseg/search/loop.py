@@ -31,11 +31,12 @@ from tqdm import tqdm
 from moseg.csvlog import CsvLog, parse_vectors, vector_key
 from moseg.search.archive import Archive, EvaluateFn
 from moseg.search.doe import design_of_experiments
-from moseg.search.indicators import front_ranks, hypervolume, non_dominated, reference_point
+from moseg.search.indicators import front_ranks, hypervolume, non_dominated
 from moseg.search.outputs import (
     PREDICTION_COLUMNS,
     STATS_COLUMNS,
     SearchResult,
+    hypervolume_reference,
     search_result,
     stored_setting,
     write_front,
@@ -145,7 +146,7 @@ def _search(archive: Archive, evaluate_fn: EvaluateFn, settings: SearchSettings,
             _check_objective_columns(archive, settings)
     _check_objective_columns(archive, settings)  # a resumed run: the archive's objectives
     _check_design_succeeded(archive, len(doe), settings, min_rows)
-    ref = np.asarray(ref_point, dtype=float) if ref_point is not None else reference_point(archive.F(1))
+    ref = hypervolume_reference(archive, ref_point)
     stats_log = CsvLog(out / "stats.csv", STATS_COLUMNS)
     predictions_log = CsvLog(out / "predictions.csv", PREDICTION_COLUMNS)
     logged = _logged_iterations(stats_log)

@@ -15,7 +15,7 @@ import sklearn
 
 from moseg.csvlog import vector_key
 from moseg.search.archive import Archive
-from moseg.search.indicators import non_dominated
+from moseg.search.indicators import non_dominated, reference_point
 
 STATS_COLUMNS = ["iteration", "evaluations", "failed", "new", "hypervolume", "kendall_tau", "surrogates",
                  "fit_seconds", "search_seconds", "eval_seconds"]
@@ -60,6 +60,26 @@ def stored_setting(path: Path, name: str) -> object:
         return json.loads(path.read_text())["settings"].get(name)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+def hypervolume_reference(archive: Archive, ref_point: object = None) -> np.ndarray:
+    """The point a search measures its hypervolume against for the whole run: `ref_point` if set, else the
+    default `reference_point` of its design of experiments (the rows of iteration 0)."""
+    if ref_point is not None:
+        return np.asarray(ref_point, dtype=float)
+    design = archive.F(1)
+    if not len(design):
+        raise ValueError(f"{archive.path} has no successful design-of-experiments row (iteration 0); the search's "
+                         "reference point is computed from them")
+    return reference_point(design)
+
+
+def search_reference_point(out: str | Path) -> np.ndarray:
+    """The reference point of the hypervolumes that the search in folder `out` printed and wrote to stats.csv."""
+    out = Path(out)
+    if not (out / "archive.csv").is_file():
+        raise ValueError(f"{out / 'archive.csv'} does not exist; expected the archive of a search folder")
+    return hypervolume_reference(Archive(out / "archive.csv"), stored_setting(out / "config.json", "ref_point"))
 
 
 def write_front(path: Path, archive: Archive) -> None:

@@ -109,6 +109,13 @@ def test_plot_command_draws_from_the_csv_outputs(demo, tmp_path, capsys):
     assert "label 'search' names both" in capsys.readouterr().err
     assert main(["plot", "pareto", str(tmp_path / "none.csv"), "--out", str(tmp_path / "x")]) == 2
     assert "none.csv" in capsys.readouterr().err
+    search_archive = str(demo / "search" / "archive.csv")  # its own reference point, as the search printed
+    assert main(["plot", "hypervolume", search_archive, "--out", str(tmp_path / "own")]) == 0
+    assert main(["plot", "hypervolume", search_archive, "--ref-point", "1", "1e9", "--out", str(tmp_path / "r")]) == 0
+    assert main(["plot", "hypervolume", search_archive, "--ref-point", "1", "--out", str(tmp_path / "x")]) == 2
+    assert "ref_point [1.0] has 1 values; expected 2" in capsys.readouterr().err
+    assert main(["plot", "pareto", str(retrained), "--ref-point", "1", "2", "--out", str(tmp_path / "x")]) == 2
+    assert "--ref-point is for fronts and hypervolume" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("overrides, message", [

@@ -217,3 +217,52 @@ def test_bad_values_raise_naming_them(tmp_path):
         plot.hypervolume_traces({"run": archive})
     with pytest.raises(ValueError, match="ref_point .* expected 2"):
         plot.front_hypervolumes({"a": front_table([(0.2, 10.0)])}, ref_point=(1.0, 2.0, 3.0))
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """The figures the plot functions save, kept for inspection."""
+    figures = []
+    save = plot.save_figure
+
+    def keep(fig, out):
+        figures.append(fig)
+        return save(fig, out)
+
+    monkeypatch.setattr(plot, "save_figure", keep)
+    return figures
+
+
+def test_hypervolume_figure_names_its_reference_point_and_counts_in_integers(tmp_path, drawn):
+    archive = archive_table([[0.5, 10.0], None, [0.3, 12.0], [0.6, 15.0]])
+    plot.hypervolume_figure({"run": archive}, tmp_path / "hv", ref_point=(1.0, 20.0))
+    ax = drawn[-1].axes[0]
+    assert ax.get_title() == "reference point (1, 20)"
+    assert ax.get_legend().get_texts()[0].get_text() == "run (final 6.6)"
+    assert all(float(t).is_integer() for t in ax.get_xticks())
+    plot.hypervolume_figure({"run": archive}, tmp_path / "hv")  # the default point is named as well
+    expected = ", ".join(f"{v:.4g}" for v in plot.reference_point(np.array([[0.5, 10.0], [0.3, 12.0], [0.6, 15.0]])))
+    assert drawn[-1].axes[0].get_title() == f"reference point ({expected})"
+
+
+def test_pareto_figure_takes_its_protocols_from_the_retraining_summary(tmp_path, drawn):
+    path = to_csv(retrained_table(), tmp_path / "retrained.csv")
+    (tmp_path / "summary.json").write_text(json.dumps({"data_protocol": "CamVid 480x360",
+                                                       "latency_protocol": "cpu, 1 thread, 1x3x360x480"}))
+    plot.pareto_figure(path, tmp_path / "pareto")
+    ax = drawn[-1].axes[0]
+    assert ax.get_title() == "CamVid 480x360" and ax.get_xlabel() == "latency (ms)\ncpu, 1 thread, 1x3x360x480"
+    plot.pareto_figure(path, tmp_path / "pareto", title="mine", latency_label="ms")
+    assert (drawn[-1].axes[0].get_title(), drawn[-1].axes[0].get_xlabel()) == ("mine", "ms")
+    (tmp_path / "summary.json").write_text("{oops")
+    with pytest.raises(ValueError, match=r"summary\.json is not valid JSON"):
+        plot.pareto_figure(path, tmp_path / "pareto")
+
+
+def test_scratch_figure_names_each_network_and_draws_y_equals_x(tmp_path, drawn):
+    plot.scratch_figure(retrained_table(), tmp_path / "scratch")
+    ax = drawn[-1].axes[0]
+    assert sorted(t.get_text() for t in ax.texts) == ["a", "b", "c", "d"]
+    diagonal = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert len(diagonal) == 1 and np.array_equal(*diagonal[0].get_data())
+    assert ax.get_xlim() == ax.get_ylim()

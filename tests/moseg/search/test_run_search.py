@@ -7,9 +7,11 @@ import pandas as pd
 import pytest
 from search_problems import FAST, XL, XU, Counted, zdt1_like
 
+from moseg.plot import hypervolume_traces
 from moseg.search import PRESCREENERS, run_search
 from moseg.search.indicators import hypervolume
 from moseg.search.loop import default_n_doe
+from moseg.search.outputs import search_reference_point
 
 GOLDEN_FRONT = [[0, 0, 0, 0, 0], [1, 0, 0, 0, 0], [4, 0, 0, 0, 0], [8, 0, 0, 0, 0]]  # seed 3, pymoo 0.6.2
 
@@ -226,3 +228,11 @@ def test_a_run_killed_in_the_design_of_experiments_resumes_it(tmp_path):
     result = run_search(resumed, XL, XU, 14, seed=2, out_dir=tmp_path / "b", n_doe=12, **FAST)
     assert resumed.calls == 9
     np.testing.assert_array_equal(result.X, reference.X)
+
+
+def test_a_search_figure_matches_the_hypervolume_the_search_printed(tmp_path):
+    run_search(zdt1_like, XL, XU, 30, seed=0, out_dir=tmp_path, n_doe=20, n_infill=5, **FAST)
+    trace = hypervolume_traces({"run": tmp_path / "archive.csv"}, search_reference_point(tmp_path))["run"]
+    assert trace[-1] == pytest.approx(pd.read_csv(tmp_path / "stats.csv")["hypervolume"].iloc[-1])
+    with pytest.raises(ValueError, match=r"nowhere/archive\.csv does not exist"):
+        search_reference_point(tmp_path / "nowhere")
