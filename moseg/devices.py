@@ -2,9 +2,12 @@
 entry point accepts the same forms and rejects a bad one with the same message.
 
 A name is checked twice: its spelling when a config is loaded (`device_name` field metadata, so a config written
-on a laptop for a GPU machine still loads), and its availability when a job starts (`resolve_device`)."""
+on a laptop for a GPU machine still loads), and its availability when a job starts (`resolve_device`). Also the
+number of CPU cores a job may use (`usable_cores`)."""
 
 from __future__ import annotations
+
+import os
 
 import torch
 
@@ -61,3 +64,8 @@ def resolve_device(name: str | torch.device, *, local_rank: int | None = None,
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise ValueError(f"device = {name!r} but only {torch.cuda.device_count()} GPU(s) are visible")
     return device
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask where the platform has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -264,10 +264,10 @@ def training_seconds(log_csv: Path) -> float:
 
 def _test_scores(trainer: Trainer, test_data: Dataset, split: str) -> dict:
     """Scores of the trained network (its own BatchNorm statistics) on `test_data`, the recipe's `split`."""
-    d, e = trainer.config.data, trainer.config.eval
+    e = trainer.config.eval
     data = EvaluationData.from_datasets(trainer.calibration_data, test_data, split=split, device=trainer.device,
                                         calib_images=1, batch_size=e.batch_size, seed=trainer.config.seed,
-                                        workers=d.workers, amp=trainer.amp, channels_last=trainer.channels_last)
+                                        workers=trainer.workers, amp=trainer.amp, channels_last=trainer.channels_last)
     return data.evaluate_network(trainer.net, recalibrate=False)
 
 

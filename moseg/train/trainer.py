@@ -34,7 +34,7 @@ from moseg.csvlog import CsvLog
 from moseg.data import TrainTransform, build_dataset, data_protocol
 from moseg.data.balance import median_frequency_weights
 from moseg.data.loader import train_loader
-from moseg.devices import resolve_device
+from moseg.devices import resolve_device, usable_cores
 from moseg.provenance import device_info, versions
 from moseg.space import Arch, SearchSpace
 from moseg.supernet import Supernet
@@ -49,6 +49,7 @@ AMP_DTYPES = {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 LOG_COLUMNS = ["iteration", "epoch", "loss", "loss_max", "loss_min", "loss_sampled", "lr", "grad_norm",
                "images_per_s", "elapsed_s"]
 EVAL_COLUMNS = ["iteration", "arch", "split", "miou", "pixel_acc", "seconds"]
+LONG_CPU_RUN_HOURS = 3.0  # a CPU run expected to take longer gets a pointer to the protocol sized for a CPU
 
 
 def load_arch(spec: str | dict) -> Arch:
@@ -140,6 +141,11 @@ class Trainer:
         self.val_data = build_dataset(d.dataset, d.root, d.val_split, **d.options) if d.val_split else None
         self.num_classes = self.train_data.num_classes
         self.pin_memory = self.device.type == "cuda" if d.pin_memory is None else d.pin_memory
+        cores = usable_cores()
+        self.workers = min(d.workers, cores)
+        if self.workers < d.workers and self.process.is_main:
+            tqdm.write(f"note: data.workers = {d.workers} lowered to {cores}, the cores this process may use; more "
+                       "loader processes would only compete with training for them")
 
     def _build_model(self) -> None:
         cfg = self.config
@@ -267,7 +273,7 @@ class Trainer:
         cfg, total = self.config.train, self.config.train.iterations
         loader = train_loader(self.train_data, self.config.data.batch_size, self.config.seed,
                               start_step=self.start_step, rank=self.process.rank, world_size=self.process.world_size,
-                              workers=self.config.data.workers, pin_memory=self.pin_memory)
+                              workers=self.workers, pin_memory=self.pin_memory)
         steps_per_epoch = loader.batch_sampler.steps_per_epoch
         batches = iter(loader)
         bar = tqdm(total=total, initial=self.start_step, disable=not (cfg.progress and self.process.is_main),
@@ -292,6 +298,8 @@ class Trainer:
                     row = self._log_row(done, steps_per_epoch, lr, window_losses, window_norms,
                                         now - window_start, now - run_start)
                     bar.set_postfix(loss=f"{row['loss']:.3f}", lr=f"{lr:.2e}")
+                    if done - self.start_step == cfg.log_every and self.process.is_main:
+                        tqdm.write(self._cost_note(total - done, (now - run_start) / cfg.log_every))
                     window_losses, window_norms, window_start = [], [], now
                 if done % cfg.checkpoint_every == 0 or done == total:
                     self.save(done)
@@ -300,6 +308,17 @@ class Trainer:
         finally:
             bar.close()
         return result
+
+    def _cost_note(self, steps_left: int, seconds_per_step: float) -> str:
+        """What the rest of the run will cost at the pace of its first steps; on a CPU, a run of many hours
+        points to the protocol sized for one."""
+        hours = steps_left * seconds_per_step / 3600
+        note = (f"note: {steps_left} steps to go at {seconds_per_step:.2f} s/step on {self.device}: about "
+                f"{hours:.1f} h (evaluations not counted)")
+        if self.device.type == "cpu" and hours > LONG_CPU_RUN_HOURS:
+            note += ("; for a CamVid protocol sized for a CPU (half resolution, fewer steps) use "
+                     "experiments/configs/camvid_cpu.yaml, or lower train.iterations and data.options.scale")
+        return note
 
     def _missed_evaluation(self, total: int) -> dict:
         """The evaluation due at the checkpoint this run resumes from, when a kill interrupted it (the checkpoint
@@ -350,7 +369,7 @@ class Trainer:
             split=split or self.config.data.val_split, device=self.device,
             calib_images=e.calib_images if calib_images is None else calib_images,
             calib_batch_size=e.calib_batch_size, batch_size=e.batch_size, seed=self.config.seed,
-            workers=self.config.data.workers, rank=self.process.rank, world_size=self.process.world_size,
+            workers=self.workers, rank=self.process.rank, world_size=self.process.world_size,
             amp=self.amp, channels_last=self.channels_last)
 
     def evaluate(self, iteration: int) -> dict:

@@ -216,3 +216,23 @@ def test_the_documented_camvid_config_trains(camvid_root, tmp_path):
     run = json.loads((tmp_path / "camvid" / "run.json").read_text())
     assert run["num_classes"] == 11 and run["train_images"] == 266 and len(run["class_weights"]) == 11
     assert [r["iteration"] for r in read_csv(tmp_path / "camvid" / "log.csv")] == ["2"]
+
+
+def test_workers_beyond_the_cores_are_lowered_with_one_note(tiny_config, capsys, monkeypatch):
+    from moseg.train import trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "usable_cores", lambda: 1)
+    trainer = Trainer(tiny_config("data.workers=3", "train.iterations=2", "data.val_split=null"))
+    assert trainer.workers == 1
+    trainer.run()
+    out = capsys.readouterr().out
+    assert out.count("data.workers = 3 lowered to 1, the cores this process may use") == 1
+
+
+def test_the_first_log_row_says_what_the_run_will_cost(tiny_config, capsys):
+    trainer = Trainer(tiny_config("train.iterations=3", "data.val_split=null"))
+    trainer.run()
+    note = [line for line in capsys.readouterr().out.splitlines() if line.startswith("note: 2 steps to go at")]
+    assert len(note) == 1 and " s/step on cpu: about 0.0 h" in note[0] and "camvid_cpu.yaml" not in note[0]
+    assert "use experiments/configs/camvid_cpu.yaml" in trainer._cost_note(40000, 18.0)
+    assert "40000 steps to go at 18.00 s/step on cpu: about 200.0 h" in trainer._cost_note(40000, 18.0)
