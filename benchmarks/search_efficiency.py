@@ -14,9 +14,11 @@ a user gets); `default-doeF`, the same with n_doe = round(F * budget) (how the d
 budget, seed) has its own resumable output folder under OUT/runs, and one result row in OUT/results.csv; a rerun
 skips finished runs. Runs go budget by budget in the order given, seed by seed within a budget, so a benchmark
 stopped part way holds whole seeds of the first budgets.
-Hypervolume ratio = found / exact, both against the exact front's nadir + 10 % of its range.
+Hypervolume ratio = found / exact, both against the exact front's nadir + 10 % of its range. Each result row
+also records the run's wall seconds and the CPU seconds of its process (one core's worth when run with
+OMP_NUM_THREADS=1, as below, whatever else the machine is doing).
 
-    python benchmarks/search_efficiency.py --out runs/search_efficiency --jobs 2
+    OMP_NUM_THREADS=1 python benchmarks/search_efficiency.py --out runs/search_efficiency --jobs 2
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from moseg.search.indicators import hypervolume, non_dominated
 PRESCREENS = ("spacing", "hvi", "optimistic", "none")
 METHODS = ("default", *(f"surrogate-{p}" for p in PRESCREENS), "random", "nsga2")
 SEARCHES = ("default", "surrogate-")  # prefixes of the surrogate-assisted methods
-RESULT_COLUMNS = ["problem", "method", "budget", "seed", "evaluations", "hv_ratio", "seconds"]
+RESULT_COLUMNS = ["problem", "method", "budget", "seed", "evaluations", "hv_ratio", "seconds", "cpu_seconds"]
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ def run_one(problem_name: str, method: str, budget: int, seed: int, out: Path, s
     problem = PROBLEMS[problem_name]()
     folder = run_folder(out, problem_name, method, budget, seed)
     common = {"seed": seed, "out_dir": folder, "n_doe": min(100, budget // 2), "canonicalize": problem.canonicalize}
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if method.startswith("default"):
@@ -138,7 +140,8 @@ def run_one(problem_name: str, method: str, budget: int, seed: int, out: Path, s
     ratio = hypervolume(result.F, ref) / hypervolume(problem.front, ref)
     return {"problem": problem_name, "method": method, "budget": budget, "seed": seed,
             "evaluations": len(result.X) + len(result.failed), "hv_ratio": round(ratio, 5),
-            "seconds": round(time.perf_counter() - started, 1)}
+            "seconds": round(time.perf_counter() - started, 1),
+            "cpu_seconds": round(time.process_time() - cpu_started, 1)}
 
 
 def method_name(text: str) -> str:
@@ -183,6 +186,15 @@ def main() -> None:
         print_table("Seeds on which the surrogate variant beats both random search and NSGA-II (seeds with all "
                     "three)", paired_wins(table))
         print(f"\nAll surrogate methods together beat both on {overall_wins(table)} (problem, seed) pairs.")
+    timed = table[pd.to_numeric(table["cpu_seconds"], errors="coerce").notna()] if "cpu_seconds" in table else table[:0]
+    if len(timed):
+        cpu = timed.astype({"cpu_seconds": float}).groupby(["problem", "budget", "method"])["cpu_seconds"]
+        print_table("CPU seconds per run: median / max over seeds", cpu.agg(["median", "max"]).apply(
+            lambda r: f"{r['median']:.1f} / {r['max']:.1f}", axis=1))
+    taus = surrogate_taus(args.out, table)
+    if len(taus):
+        print_table("Surrogate Kendall tau on the vectors each in-fill iteration chose, f0 / f1, mean over iterations "
+                    "and seeds (NaN where an iteration chose fewer than 2 or all ties)", taus)
     short = short_infills(args.out, table)
     if len(short):
         print_table("In-fill iterations that evaluated fewer than n_infill new vectors: short / all (runs); each "
@@ -231,6 +243,25 @@ def short_infills(out: Path, table: pd.DataFrame) -> pd.Series:
     grouped = pd.DataFrame(tallies).groupby(["problem", "budget", "method"])
     sums, runs = grouped[["short", "all"]].sum(), grouped.size()
     return sums["short"].astype(str) + "/" + sums["all"].astype(str) + " (" + runs.astype(str) + ")"
+
+
+def surrogate_taus(out: Path, table: pd.DataFrame) -> pd.Series:
+    """Per (problem, budget, surrogate method): the mean Kendall tau, over the in-fill iterations of the runs whose
+    folder is still under OUT/runs, between each iteration's predictions and the true objectives of the vectors it
+    chose ('f0 / f1'): how well the surrogates ranked the candidates they sent to evaluation."""
+    taus = []
+    for run in table[table["method"].str.startswith(SEARCHES)].itertuples():
+        folder = run_folder(out, run.problem, run.method, run.budget, run.seed)
+        if not (folder / "stats.csv").exists():
+            continue
+        for cell in pd.read_csv(folder / "stats.csv")["kendall_tau"].dropna():
+            values = [float(v) for v in str(cell).split()]
+            taus.append({"problem": run.problem, "budget": run.budget, "method": run.method,
+                         **{f"f{j}": v for j, v in enumerate(values)}})
+    if not taus:
+        return pd.Series(dtype=object)
+    means = pd.DataFrame(taus).groupby(["problem", "budget", "method"])[["f0", "f1"]].mean()
+    return means.apply(lambda r: f"{r['f0']:.2f} / {r['f1']:.2f}", axis=1)
 
 
 def print_table(title: str, cells: pd.Series) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 from moseg.config import ConfigError, check, choices, dump_yaml, load_config, non_negative, positive
 from moseg.devices import device_name, resolve_device
 from moseg.latency import LatencySettings
-from moseg.search import PRESCREENERS, SearchResult, run_search
+from moseg.search import DEFAULT_SURROGATE, PRESCREENERS, SearchResult, run_search
 from moseg.search.loop import check_settings
 from moseg.search.vectors import check_bounds
 from moseg.train.config import TEST_SPLIT
@@ -50,7 +50,7 @@ class SearchJobConfig:
     n_doe: int | None = field(default=None, metadata=check(lambda v: v >= 2, ">= 2"))  # None: from the budget
     n_infill: int = field(default=8, metadata=positive())
     prescreen: str = field(default="spacing", metadata=choices(*sorted(PRESCREENERS)))
-    surrogate: str = field(default="adaptive_switching", metadata=choices(*list_surrogates()))
+    surrogate: str = field(default=DEFAULT_SURROGATE, metadata=choices(*list_surrogates()))
     pop_size: int = field(default=100, metadata=check(lambda v: v >= 2, ">= 2"))
     n_gen: int = field(default=30, metadata=positive())
     latency: LatencyObjective = field(default_factory=LatencyObjective)

@@ -1,8 +1,8 @@
 """Surrogate-assisted multi-objective search over integer vectors; knows nothing of networks or supernets."""
 
 from moseg.search.baselines import nsga2_search, random_search
-from moseg.search.loop import run_search
+from moseg.search.loop import DEFAULT_SURROGATE, run_search
 from moseg.search.outputs import SearchResult
 from moseg.search.prescreen import PRESCREENERS
 
-__all__ = ["PRESCREENERS", "SearchResult", "nsga2_search", "random_search", "run_search"]
+__all__ = ["DEFAULT_SURROGATE", "PRESCREENERS", "SearchResult", "nsga2_search", "random_search", "run_search"]

@@ -49,6 +49,8 @@ from surrogates.base import clone_with_seed
 from surrogates.metrics import kendall_tau
 
 DOE_FRACTION = 0.3  # of the budget: see default_n_doe
+DEFAULT_SURROGATE = "consensus"  # ranks as well as the best single model under the shift protocol, and is cheap
+# to refit each iteration (benchmarks/RESULTS.md, issue 18)
 DOE_PER_VARIABLE = 10
 
 
@@ -83,7 +85,7 @@ class PredictedProblem(Problem):
 
 def run_search(evaluate_fn: EvaluateFn, xl: np.ndarray, xu: np.ndarray, budget: int, *, seed: int,
                out_dir: str | Path, n_doe: int | None = None, n_infill: int = 8, prescreen: str = "spacing",
-               surrogate: str = "adaptive_switching", canonicalize: Callable[[np.ndarray], np.ndarray] | None = None,
+               surrogate: str = DEFAULT_SURROGATE, canonicalize: Callable[[np.ndarray], np.ndarray] | None = None,
                exact_objectives: Mapping[int, EvaluateFn] | None = None, cheap_objective: int = -1,
                accuracy_objective: int = 0, pop_size: int = 100, n_gen: int = 30,
                ref_point: np.ndarray | None = None, log: Callable[[str], None] | None = print,

@@ -14,6 +14,10 @@ from moseg.search.loop import default_n_doe
 from moseg.search.outputs import search_reference_point
 
 GOLDEN_FRONT = [[0, 0, 0, 0, 0], [1, 0, 0, 0, 0], [4, 0, 0, 0, 0], [8, 0, 0, 0, 0]]  # seed 3, pymoo 0.6.2
+# The defaults (issue 18: n_doe 30 % of the budget, here 12; the consensus surrogate), seed 3: set on purpose
+# when the defaults changed; the front above, whose settings are all given, did not move.
+GOLDEN_DEFAULT_FRONT = [[0, 0, 0, 0, 0], [1, 0, 0, 0, 0], [2, 0, 0, 0, 0], [3, 0, 0, 0, 0], [6, 0, 0, 0, 0],
+                        [8, 0, 0, 0, 0]]
 
 
 def test_spends_the_budget_and_writes_every_output(tmp_path):
@@ -41,6 +45,15 @@ def test_golden_front_for_a_fixed_seed(tmp_path):
     result = run_search(zdt1_like, XL, XU, 40, seed=3, out_dir=tmp_path, n_doe=20, n_infill=5, **FAST)
     order = np.argsort(result.front_F[:, 0])
     assert result.front_X[order].tolist() == GOLDEN_FRONT
+
+
+def test_golden_front_of_the_default_settings(tmp_path):
+    """What a user gets without choosing: the default design size and surrogate (NSGA-II kept short)."""
+    result = run_search(zdt1_like, XL, XU, 40, seed=3, out_dir=tmp_path, pop_size=20, n_gen=8, log=None)
+    assert list(result.stats["evaluations"]) == [12, 20, 28, 36, 40]
+    assert set(result.stats["surrogates"].iloc[1:]) == {"f0=consensus f1=consensus"}
+    order = np.argsort(result.front_F[:, 0])
+    assert result.front_X[order].tolist() == GOLDEN_DEFAULT_FRONT
 
 
 def test_a_killed_run_resumes_to_the_uninterrupted_archive_without_re_evaluating(tmp_path):
