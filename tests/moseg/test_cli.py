@@ -70,13 +70,16 @@ def test_train_supernet_reports_config_errors_found_by_the_trainer_with_exit_2(t
     (["retrain", "search_dir=/nonexistent"], "moseg retrain: "),
     (["plot", "pareto", "/nonexistent/retrained.csv", "--out", "figure"], "moseg plot: "),
     (["demo", "search.budget=0"], "moseg demo: search.budget = 0: expected > 0"),
+    (["latency", "--dtype", "float8", "--out", "x.csv"], "moseg latency: dtype = 'float8', expected one of"),
+    (["latency", "--mode", "turbo", "--out", "x.csv"], "moseg latency: mode = 'turbo', expected one of"),
+    (["latency", "--device", "gpu", "--out", "x.csv"], "moseg latency: device = 'gpu': expected 'cpu', 'cuda'"),
 ])
 def test_a_user_error_is_one_line_naming_the_command_with_exit_2(tmp_path, capsys, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)
     if args[0] == "search":
         (tmp_path / "supernet.pt").write_bytes(b"")
         args = [*args, "checkpoint=supernet.pt"]
-    assert main([*args, f"out_dir={tmp_path / 'out'}"] if args[0] != "plot" else args) == 2
+    assert main([*args, f"out_dir={tmp_path / 'out'}"] if args[0] not in ("plot", "latency") else args) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
