@@ -26,15 +26,24 @@ PREDICT_CHUNK_ROWS = 2048  # rows encoded and predicted at once: kernel matrices
 
 
 def check_training_data(estimator: BaseEstimator, X: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """Validate a training table (finite, numeric, 2-d X, 1-d y, at least 2 rows) and record n_features_in_."""
+    """Validate a training table (finite, numeric, 2-d X, 1-d y, at least 2 rows) and record n_features_in_ and
+    whether every value of X is an integer (`integer_genes_`: gene vectors, which queries must then be too)."""
     X, y = validate_data(estimator, X, y, dtype=np.float64, y_numeric=True, ensure_min_samples=2)
+    estimator.integer_genes_ = bool(np.all(X == np.round(X)))
     return X, y.astype(np.float64)
 
 
 def check_query(estimator: BaseEstimator, X: ArrayLike) -> np.ndarray:
-    """Validate X for prediction: the estimator is fitted and X is finite with the features seen in fit."""
+    """Validate X for prediction: the estimator is fitted, X is finite with the features seen in fit, and holds
+    integers where the training genes did (a fractional gene is no network; round or canonicalise it first)."""
     check_is_fitted(estimator)
-    return validate_data(estimator, X, reset=False, dtype=np.float64)
+    X = validate_data(estimator, X, reset=False, dtype=np.float64)
+    fractional = X != np.round(X)
+    if getattr(estimator, "integer_genes_", False) and fractional.any():
+        row, column = (int(i) for i in np.argwhere(fractional)[0])
+        raise ValueError(f"X[{row}, {column}] = {X[row, column]!r}: this surrogate was fitted on integer genes; "
+                         "expected integer gene values (round or canonicalise the vectors first)")
+    return X
 
 
 def min_training_rows(estimator: BaseEstimator) -> int:

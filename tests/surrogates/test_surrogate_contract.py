@@ -111,6 +111,10 @@ def test_errors_name_the_bad_input_and_what_was_expected(name, genes_and_target)
     expected = f"X has 5 features, but {kind} is expecting 6 features as input"
     with pytest.raises(ValueError, match=re.escape(expected)):
         surrogate.predict(genes[:, :5])
+    fractional = genes[:4].astype(float)
+    fractional[2, 1] += 0.5
+    with pytest.raises(ValueError, match=r"X\[2, 1\] = .*fitted on integer genes; expected integer gene values"):
+        surrogate.predict(fractional)
 
 
 @pytest.mark.parametrize("name", SURROGATES)
