@@ -10,8 +10,8 @@ scores rather than values (RankNet) can be averaged too; the mean is mapped back
 The default members are the four that ranked the searched networks of real search archives best, for accuracy
 and for latency, when fitted on the design of experiments (the shift protocol of
 `benchmarks/surrogate_accuracy.py`); a random forest in place of RankNet ranked latency worse (benchmarks/RESULTS.md,
-issue 18). With them, Consensus is the default surrogate of `run_search`: as good as the best single model chosen
-in hindsight there, at a quarter of the fitting time of AdaptiveSwitching.
+issue 18). It fits in a quarter of AdaptiveSwitching's time, but searches steered by it reached a lower
+hypervolume than with AdaptiveSwitching, so it is not `run_search`'s default.
 """
 
 from __future__ import annotations

@@ -14,10 +14,9 @@ from moseg.search.loop import default_n_doe
 from moseg.search.outputs import search_reference_point
 
 GOLDEN_FRONT = [[0, 0, 0, 0, 0], [1, 0, 0, 0, 0], [4, 0, 0, 0, 0], [8, 0, 0, 0, 0]]  # seed 3, pymoo 0.6.2
-# The defaults (issue 18: n_doe 30 % of the budget, here 12; the consensus surrogate), seed 3: set on purpose
-# when the defaults changed; the front above, whose settings are all given, did not move.
-GOLDEN_DEFAULT_FRONT = [[0, 0, 0, 0, 0], [1, 0, 0, 0, 0], [2, 0, 0, 0, 0], [3, 0, 0, 0, 0], [6, 0, 0, 0, 0],
-                        [8, 0, 0, 0, 0]]
+# The defaults (issue 18: n_doe half the budget, here 20; AdaptiveSwitching over its seven candidates), seed 3:
+# set on purpose when the defaults were settled; the front above, whose settings are all given, did not move.
+GOLDEN_DEFAULT_FRONT = [[0, 0, 0, 0, 0], [1, 0, 0, 1, 0], [1, 0, 1, 0, 0]]
 
 
 def test_spends_the_budget_and_writes_every_output(tmp_path):
@@ -50,8 +49,9 @@ def test_golden_front_for_a_fixed_seed(tmp_path):
 def test_golden_front_of_the_default_settings(tmp_path):
     """What a user gets without choosing: the default design size and surrogate (NSGA-II kept short)."""
     result = run_search(zdt1_like, XL, XU, 40, seed=3, out_dir=tmp_path, pop_size=20, n_gen=8, log=None)
-    assert list(result.stats["evaluations"]) == [12, 20, 28, 36, 40]
-    assert set(result.stats["surrogates"].iloc[1:]) == {"f0=consensus f1=consensus"}
+    assert list(result.stats["evaluations"]) == [20, 28, 36, 40]
+    assert list(result.stats["surrogates"].iloc[1:]) == ["f0=rbf f1=xgb", "f0=random_forest f1=random_forest",
+                                                         "f0=random_forest f1=random_forest"]
     order = np.argsort(result.front_F[:, 0])
     assert result.front_X[order].tolist() == GOLDEN_DEFAULT_FRONT
 
@@ -132,7 +132,7 @@ def test_budget_may_grow_on_resume_but_other_settings_may_not(tmp_path):
     ({"prescreen": "best"}, "prescreen = 'best', expected one of"),
     ({"surrogate": "svm"}, "unknown surrogate 'svm'"),
     ({"n_doe": 30}, r"n_doe = 30 >= budget = 30: the design of experiments would spend the whole budget"),
-    ({"n_doe": 40}, r"n_doe = 40 >= budget = 30.*unset for the default \(30% of the budget, at most 10 per"),
+    ({"n_doe": 40}, r"n_doe = 40 >= budget = 30.*unset for the default \(50% of the budget, at most 100\)"),
     ({"n_doe": 3, "surrogate": "adaptive_switching"}, "n_doe = 3, expected an integer >= 4"),
     ({"budget": 4, "surrogate": "adaptive_switching"}, r"budget = 4 leaves nothing to the surrogate.* >= 5"),
     ({"seed": 1.5}, r"seed = 1.5, expected an integer >= 0"),
@@ -187,12 +187,12 @@ def test_complex_objectives_stop_the_search(tmp_path):
 
 
 def test_the_default_design_leaves_most_of_the_budget_to_the_surrogate(tmp_path):
-    assert default_n_doe(100, 5) == 30 and default_n_doe(100, 2) == 20  # 30 % of the budget, <= 10 per variable
-    assert default_n_doe(300, 40) == 90 and default_n_doe(12, 40, min_rows=10) == 10
-    assert default_n_doe(11, 40, min_rows=10) == 10
+    assert default_n_doe(100) == 50 and default_n_doe(201) == 100  # half the budget
+    assert default_n_doe(300) == 100 and default_n_doe(12, min_rows=10) == 10  # at most 100, at least min_rows
+    assert default_n_doe(11, min_rows=10) == 10 and default_n_doe(3) == 2  # and never the whole budget
     result = run_search(zdt1_like, XL, XU, 40, seed=0, out_dir=tmp_path, n_infill=5, **FAST)
-    assert list(result.stats["evaluations"])[:2] == [12, 17]  # the design is 30 % of 40, then the in-fills
-    assert json.loads((tmp_path / "config.json").read_text())["settings"]["n_doe"] == 12
+    assert list(result.stats["evaluations"])[:2] == [20, 25]  # the design is half of 40, then the in-fills
+    assert json.loads((tmp_path / "config.json").read_text())["settings"]["n_doe"] == 20
 
 
 def test_a_search_started_under_an_older_default_design_resumes_with_it(tmp_path):
