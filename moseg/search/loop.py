@@ -335,9 +335,8 @@ def _seed(seed: int, iteration: int, purpose: int | str, *index: int) -> int:
 def default_n_doe(budget: int, min_rows: int = 2) -> int:
     """The design-of-experiments size `run_search` uses unless told: half the budget, at most DOE_MAX rows, at
     least `min_rows` (what the surrogate needs to be fitted) and at most budget - 1, so that the surrogate always
-    gets part of the budget. Half the budget reached a higher hypervolume than 30 % at 100 evaluations on the NAS
-    tables and ZDT, and is the protocol measured at budgets 50, 100 and 200 (benchmarks/RESULTS.md, issues 6
-    and 18)."""
+    gets part of the budget. 30 % did no better at 100 evaluations on the NAS tables and ZDT, and half the budget is
+    the protocol measured at budgets 50, 100 and 200 (benchmarks/RESULTS.md, issues 6 and 18)."""
     return max(min_rows, min(budget - 1, round(DOE_FRACTION * budget), DOE_MAX))
 
 
