@@ -31,7 +31,7 @@ def register_surrogate(name: str) -> Callable[[Factory], Factory]:
 
 def make_surrogate(name: str, **params: object) -> BaseEstimator:
     """A new unfitted surrogate `name`, with `params` overriding its default hyper-parameters."""
-    if name not in _FACTORIES:
+    if not isinstance(name, str) or name not in _FACTORIES:
         raise ValueError(f"unknown surrogate {name!r}; registered: {', '.join(list_surrogates())}.")
     return _FACTORIES[name](**params)
 

@@ -350,7 +350,7 @@ def check_settings(budget: int, seed: int, n_doe: int | None, n_infill: int, pre
     for name, value, minimum in (("budget", budget, 1), ("n_infill", n_infill, 1), ("pop_size", pop_size, 2),
                                  ("n_gen", n_gen, 1), ("seed", seed, 0)):
         check_integer(name, value, minimum)
-    if prescreen not in PRESCREENERS:
+    if not isinstance(prescreen, str) or prescreen not in PRESCREENERS:
         raise ValueError(f"prescreen = {prescreen!r}, expected one of {sorted(PRESCREENERS)}")
     min_rows = min_training_rows(make_surrogate(surrogate))  # raises, naming the registered ones, if unknown
     if budget <= min_rows:
@@ -371,7 +371,8 @@ def check_settings(budget: int, seed: int, n_doe: int | None, n_infill: int, pre
     for key in exact_objectives or {}:
         check_integer("an exact_objectives key", key, 0)
         if not callable(exact_objectives[key]):
-            raise ValueError(f"exact_objectives[{key}] = {exact_objectives[key]!r} is not a function of X")
+            raise ValueError(f"exact_objectives[{key}] = {exact_objectives[key]!r}: expected a function of X (one "
+                             "candidate per row) returning that objective's column")
     if ref_point is not None:
         ref = np.asarray(ref_point)
         if ref.ndim != 1 or ref.size == 0 or ref.dtype.kind not in "iuf" or not np.all(np.isfinite(ref)):
