@@ -44,6 +44,7 @@ from moseg.search.indicators import hypervolume, non_dominated
 PRESCREENS = ("spacing", "hvi", "optimistic", "none")
 METHODS = ("default", *(f"surrogate-{p}" for p in PRESCREENS), "random", "nsga2")
 SEARCHES = ("default", "surrogate-")  # prefixes of the surrogate-assisted methods
+KEY = ["problem", "budget", "method"]  # one cell of the tables below
 RESULT_COLUMNS = ["problem", "method", "budget", "seed", "evaluations", "hv_ratio", "seconds", "cpu_seconds"]
 
 
@@ -191,11 +192,12 @@ def main() -> None:
         cpu = timed.astype({"cpu_seconds": float}).groupby(["problem", "budget", "method"])["cpu_seconds"]
         print_table("CPU seconds per run: median / max over seeds", cpu.agg(["median", "max"]).apply(
             lambda r: f"{r['median']:.1f} / {r['max']:.1f}", axis=1))
-    taus = surrogate_taus(args.out, table)
+    stats = run_stats(args.out, table)
+    taus = surrogate_taus(stats)
     if len(taus):
         print_table("Surrogate Kendall tau on the vectors each in-fill iteration chose, f0 / f1, mean over iterations "
                     "and seeds (NaN where an iteration chose fewer than 2 or all ties)", taus)
-    short = short_infills(args.out, table)
+    short = short_infills(stats)
     if len(short):
         print_table("In-fill iterations that evaluated fewer than n_infill new vectors: short / all (runs); each "
                     "run's last iteration, which the budget may cut, left out; only runs whose folder is there", short)
@@ -225,42 +227,42 @@ def overall_wins(table: pd.DataFrame) -> str:
     return "; ".join(parts)
 
 
-def short_infills(out: Path, table: pd.DataFrame) -> pd.Series:
-    """Per (problem, budget, surrogate method): 'short/all (runs)' over the in-fill iterations of the runs whose
-    folder is still under OUT/runs. A short iteration found fewer unevaluated candidates than n_infill; it shows
-    how often the optimiser's final population had (almost) nothing new to offer."""
-    tallies = []
+def run_stats(out: Path, table: pd.DataFrame) -> list[tuple[tuple[str, int, str], pd.DataFrame, int]]:
+    """((problem, budget, method), stats.csv, n_infill) of each surrogate-assisted run of `table` whose folder is
+    still under OUT/runs: what the in-fill tables below are computed from, read once."""
+    found = []
     for run in table[table["method"].str.startswith(SEARCHES)].itertuples():
         folder = run_folder(out, run.problem, run.method, run.budget, run.seed)
-        if not (folder / "stats.csv").exists():
-            continue
-        n_infill = json.loads((folder / "config.json").read_text())["settings"]["n_infill"]
-        new = pd.read_csv(folder / "stats.csv")["new"].iloc[1:-1]
-        tallies.append({"problem": run.problem, "budget": run.budget, "method": run.method,
-                        "short": int((new < n_infill).sum()), "all": len(new)})
+        if (folder / "stats.csv").exists():
+            n_infill = json.loads((folder / "config.json").read_text())["settings"]["n_infill"]
+            found.append(((run.problem, run.budget, run.method), pd.read_csv(folder / "stats.csv"), n_infill))
+    return found
+
+
+def short_infills(stats: list[tuple[tuple[str, int, str], pd.DataFrame, int]]) -> pd.Series:
+    """Per (problem, budget, surrogate method): 'short/all (runs)' over the in-fill iterations of `run_stats`. A
+    short iteration found fewer unevaluated candidates than n_infill; it shows how often the optimiser's final
+    population had (almost) nothing new to offer."""
+    tallies = []
+    for key, rows, n_infill in stats:
+        new = rows["new"].iloc[1:-1]
+        tallies.append({**dict(zip(KEY, key, strict=True)), "short": int((new < n_infill).sum()), "all": len(new)})
     if not tallies:
         return pd.Series(dtype=object)
-    grouped = pd.DataFrame(tallies).groupby(["problem", "budget", "method"])
+    grouped = pd.DataFrame(tallies).groupby(KEY)
     sums, runs = grouped[["short", "all"]].sum(), grouped.size()
     return sums["short"].astype(str) + "/" + sums["all"].astype(str) + " (" + runs.astype(str) + ")"
 
 
-def surrogate_taus(out: Path, table: pd.DataFrame) -> pd.Series:
-    """Per (problem, budget, surrogate method): the mean Kendall tau, over the in-fill iterations of the runs whose
-    folder is still under OUT/runs, between each iteration's predictions and the true objectives of the vectors it
-    chose ('f0 / f1'): how well the surrogates ranked the candidates they sent to evaluation."""
-    taus = []
-    for run in table[table["method"].str.startswith(SEARCHES)].itertuples():
-        folder = run_folder(out, run.problem, run.method, run.budget, run.seed)
-        if not (folder / "stats.csv").exists():
-            continue
-        for cell in pd.read_csv(folder / "stats.csv")["kendall_tau"].dropna():
-            values = [float(v) for v in str(cell).split()]
-            taus.append({"problem": run.problem, "budget": run.budget, "method": run.method,
-                         **{f"f{j}": v for j, v in enumerate(values)}})
+def surrogate_taus(stats: list[tuple[tuple[str, int, str], pd.DataFrame, int]]) -> pd.Series:
+    """Per (problem, budget, surrogate method): the mean Kendall tau, over the in-fill iterations of `run_stats`,
+    between each iteration's predictions and the true objectives of the vectors it chose ('f0 / f1'): how well
+    the surrogates ranked the candidates they sent to evaluation."""
+    taus = [{**dict(zip(KEY, key, strict=True)), **{f"f{j}": float(v) for j, v in enumerate(str(cell).split())}}
+            for key, rows, _ in stats for cell in rows["kendall_tau"].dropna()]
     if not taus:
         return pd.Series(dtype=object)
-    means = pd.DataFrame(taus).groupby(["problem", "budget", "method"])[["f0", "f1"]].mean()
+    means = pd.DataFrame(taus).groupby(KEY)[["f0", "f1"]].mean()
     return means.apply(lambda r: f"{r['f0']:.2f} / {r['f1']:.2f}", axis=1)
 
 

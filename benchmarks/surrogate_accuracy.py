@@ -160,9 +160,9 @@ def seeded_surrogate(spec: str, seed: int) -> BaseEstimator:
 
 def parse_spec(spec: str) -> tuple[str, dict]:
     """(registered name, parameters) of a model spec (see `seeded_surrogate`)."""
-    name, _, text = spec.partition(":")
+    name, items = spec_items(spec)
     params = {}
-    for item in re.split(r",(?![^\[]*\])", text) if text else []:
+    for item in items:
         key, _, value = item.partition("=")
         params[key] = yaml.safe_load(value)
         if isinstance(params[key], list) and all(v in list_surrogates() for v in params[key]):
@@ -170,11 +170,16 @@ def parse_spec(spec: str) -> tuple[str, dict]:
     return name, params
 
 
+def spec_items(spec: str) -> tuple[str, list[str]]:
+    """The name of a model spec and its `key=value` items (commas inside [...] belong to a list value)."""
+    name, _, text = spec.partition(":")
+    return name, re.split(r",(?![^\[]*\])", text) if text else []
+
+
 def model_spec(text: str) -> str:
     """A registered surrogate name, optionally with `:key=value,...` parameters; argparse's error otherwise."""
-    name, _, params = text.partition(":")
-    if name not in list_surrogates() or any("=" not in item for item in re.split(r",(?![^\[]*\])", params)
-                                            if params):
+    name, items = spec_items(text)
+    if name not in list_surrogates() or any("=" not in item for item in items):
         raise argparse.ArgumentTypeError(f"{text!r} is not a model spec; expected one of {', '.join(list_surrogates())}"
                                          ", optionally followed by :key=value,... (its parameters)")
     return text
