@@ -19,6 +19,7 @@ Outputs (`--results`): `recipe_curves.csv` (variant, iteration, arch, search_val
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from moseg.candidates import CandidateEvaluator
 from moseg.config import load_config
 from moseg.pipeline import load_pipeline_config
 from moseg.plot import STYLE, save_figure, series_style
+from moseg.space import SearchSpace
 from moseg.train import Trainer
 from moseg.train.config import TrainConfig, check_train_config
 from moseg.train.distributed import shutdown
@@ -46,6 +48,9 @@ VARIANTS: dict[str, list[str]] = {
     "240x180, sqrt mf, distill ramp": [*TODAY, "loss.class_weight_power=0.5", "loss.distill_warmup_iters=RAMP"],
     "240x180, sqrt mf, lr 0.1": [*TODAY, "loss.class_weight_power=0.5", "optim.lr=0.1"],
     "LR-ASPP-Small alone, sqrt mf": [*TODAY, "loss.class_weight_power=0.5", "model.baseline=lraspp_mobilenetv3_small"],
+    # the space's extremes trained alone under the supernet's final recipe: what weight sharing costs each of them
+    "max arch alone, final recipe": ["model.arch=MAX_ARCH", "optim.warmup_iters=100"],
+    "min arch alone, final recipe": ["model.arch=MIN_ARCH", "optim.warmup_iters=100"],
 }
 CALIB_IMAGES = (8, 16, 32, 64, 128)
 
@@ -67,14 +72,28 @@ def variant_config(name: str, args: argparse.Namespace) -> TrainConfig:
     """The supernet recipe of camvid_cpu.yaml with the variant's keys changed, shortened to the study's length
     (warm-up a tenth of it, the distillation ramp half of it)."""
     base = load_pipeline_config(CONFIG).supernet
-    overrides = [o.replace("RAMP", str(args.iterations // 2)) for o in VARIANTS[name]]
     slug = "".join(c if c.isalnum() else "_" for c in name).strip("_")
+    overrides = [o.replace("RAMP", str(args.iterations // 2)) for o in VARIANTS[name]]
+    for placeholder, extreme in (("MAX_ARCH", "max"), ("MIN_ARCH", "min")):
+        if any(placeholder in o for o in overrides):
+            path = str(standalone_arch_file(extreme, Path(args.out) / slug))
+            overrides = [o.replace(placeholder, path) for o in overrides]
     return check_train_config(load_config(TrainConfig, None, [
         f"data.root={args.data}", f"out_dir={Path(args.out) / slug}", f"train.iterations={args.iterations}",
         f"train.eval_every={args.eval_every}", f"train.checkpoint_every={args.eval_every}",
         f"optim.warmup_iters={args.iterations // 10}", "train.log_every=10", "train.progress=false",
         "eval.calib_images=64",  # the study's scoring, whatever the config chose since
         *overrides], defaults=base))
+
+
+def standalone_arch_file(extreme: str, folder: Path) -> Path:
+    """The default space's max or min arch as a JSON file, for training it alone as `model.arch`."""
+    space = SearchSpace()
+    arch = space.max_arch() if extreme == "max" else space.min_arch()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{extreme}_arch.json"
+    path.write_text(json.dumps(arch.to_dict()))
+    return path
 
 
 def train_variant(name: str, config: TrainConfig) -> Trainer:

@@ -185,6 +185,8 @@ def load_config(schema: type[T], path: str | Path | None = None, overrides: Iter
     data: dict = {}
     if path is not None:
         path = Path(path)
+        if path.is_dir():
+            raise ConfigError(f"config file {path} is a folder, not a file; give the YAML file's path")
         if not path.is_file():
             raise ConfigError(f"config file {path} does not exist")
         try:

@@ -1,12 +1,17 @@
-"""Append-only CSV files, flushed after every row, so a killed job loses nothing it has logged."""
+"""Append-only CSV files, flushed after every row, so a killed job loses nothing it has logged; and reading a
+run's CSV files back with errors that name the file and line."""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+import io
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
+import pandas as pd
 
 
 def vector_key(x: Sequence[int]) -> str:
@@ -14,10 +19,41 @@ def vector_key(x: Sequence[int]) -> str:
     return " ".join(str(int(v)) for v in x)
 
 
-def parse_vectors(keys: Sequence[str], n_var: int | None = None) -> np.ndarray:
-    """The integer matrix of `vector_key` cells, one row per cell (shape (0, n_var) when there are none)."""
-    rows = [[int(v) for v in key.split()] for key in keys]
+def parse_vectors(keys: Sequence[str], n_var: int | None = None, source: str | Path | None = None) -> np.ndarray:
+    """The integer matrix of `vector_key` cells, one row per cell (shape (0, n_var) when there are none).
+    A cell that is not `n_var` integers (or as many as the first cell) is a ValueError naming it; with `source`
+    (the CSV file the cells are a column of, one row per line after the header) it names the file and line."""
+    rows: list[list[int]] = []
+    for i, key in enumerate(keys):
+        expected = n_var or (len(rows[0]) if rows else None)
+        try:
+            row = [int(v) for v in str(key).split()]
+        except ValueError:
+            row = []
+        if not row or (expected is not None and len(row) != expected):
+            where = f"{source}, line {i + 2}" if source is not None else f"vector {i + 1}"
+            raise ValueError(f"{where}: {key!r} is not a vector of {expected or 'the'} integer genes separated by "
+                             "spaces")
+        rows.append(row)
     return np.array(rows, dtype=np.int64).reshape(len(rows), -1 if rows else (n_var or 0))
+
+
+def read_table(path: str | Path, what: str, dtype: dict | None = None) -> pd.DataFrame:
+    """A CSV file of a run as a DataFrame; a missing, empty, non-UTF-8 or malformed file is a ValueError that names
+    it and says it should hold `what` (e.g. "a search's front")."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path} does not exist; expected {what} (a CSV file)")
+    try:
+        return pd.read_csv(path, dtype=dtype)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path} is empty; expected {what}: a header and rows") from None
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not UTF-8 text (byte {err.object[err.start]:#x} at offset {err.start}); "
+                         f"expected {what}, a CSV file") from None
+    except pd.errors.ParserError as err:
+        raise ValueError(f"{path} is not a readable CSV file ({' '.join(str(err).split())}); expected {what}") \
+            from None
 
 
 class CsvLog:
@@ -32,7 +68,7 @@ class CsvLog:
         self.path, self.columns = Path(path), list(columns)
         self.torn_row = self._drop_torn_row()
         if self.path.exists() and self.path.stat().st_size:
-            with self.path.open(newline="") as f:
+            with self._open() as f:
                 header = next(csv.reader(f), [])
             if header != self.columns and header == self.columns[: len(header)]:
                 self._rewrite(self.rows())  # written before columns were added at the end: they stay empty
@@ -55,7 +91,7 @@ class CsvLog:
         """Every row as a dict of column -> text; ValueError naming the file and line of a damaged row."""
         if not self.path.exists():
             return []
-        with self.path.open(newline="") as f:
+        with self._open() as f:
             reader = csv.reader(f)
             header = next(reader, None) or []
             rows = []
@@ -69,6 +105,16 @@ class CsvLog:
                 rows.append(dict(zip(header, values, strict=True)))
             return rows
 
+    @contextmanager
+    def _open(self) -> Iterator[TextIO]:
+        """The file open for reading as text; bytes that are not UTF-8 are a ValueError naming the file."""
+        try:
+            with self.path.open(newline="", encoding="utf-8") as f:
+                yield f
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{self.path} is not UTF-8 text ({err.reason}: byte {err.object[err.start]:#x}); "
+                             f"expected a CSV log with columns {self.columns}") from None
+
     def _drop_torn_row(self) -> str | None:
         """Cut a last line that has no newline (a row whose writing was interrupted); return its text."""
         if not self.path.exists() or not self.path.stat().st_size:
@@ -79,6 +125,11 @@ class CsvLog:
                 return None  # the usual case: only the last byte is read
         data = self.path.read_bytes()
         keep = data.rfind(b"\n") + 1
+        header = io.StringIO()
+        csv.writer(header).writerow(self.columns)
+        if not keep and not header.getvalue().encode().startswith(data):
+            raise ValueError(f"{self.path} holds {len(data)} bytes without a line break that are not the start of "
+                             f"its header; expected a CSV log with columns {self.columns}")
         with self.path.open("r+b") as f:
             f.truncate(keep)
         return data[keep:].decode(errors="replace")

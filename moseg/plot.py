@@ -32,6 +32,7 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from moseg.csvlog import read_table
 from moseg.search.indicators import hypervolume, non_dominated, reference_point
 from surrogates.metrics import kendall_tau
 
@@ -279,13 +280,7 @@ def _load(table: Table, columns: Sequence[str], what: str) -> tuple[pd.DataFrame
         frame, name = table, what
     else:
         path = Path(table)
-        if not path.is_file():
-            raise ValueError(f"{path} does not exist; expected a {what} CSV file")
-        try:
-            frame = pd.read_csv(path)
-        except pd.errors.EmptyDataError:
-            raise ValueError(f"{path} is empty; expected a {what} with a header and at least one row") from None
-        name = str(path)
+        frame, name = read_table(path, f"a {what}"), str(path)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"{name} lacks column(s) {missing}; a {what} needs {list(columns)}, it has "
@@ -388,6 +383,8 @@ def _reference(F: np.ndarray, ref_point: Sequence[float] | None) -> np.ndarray:
     if ref.shape != (F.shape[1],):
         raise ValueError(f"ref_point {np.atleast_1d(ref).tolist()} has {ref.size} values; expected {F.shape[1]}, one "
                          "per objective")
+    if not np.isfinite(ref).all():
+        raise ValueError(f"ref_point {ref.tolist()}: expected finite numbers, one per objective")
     return ref
 
 

@@ -33,7 +33,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from moseg.candidates import EvaluationData
 from moseg.config import ConfigError, check, dump_yaml, from_dict, load_config, merge, positive
-from moseg.csvlog import CsvLog, parse_vectors
+from moseg.csvlog import CsvLog, parse_vectors, read_table
 from moseg.data import build_dataset, data_protocol
 from moseg.export import export_bundle
 from moseg.latency import LatencySettings
@@ -137,7 +137,7 @@ def selected_networks(config: RetrainConfig, space: SearchSpace) -> list[Network
     path = Path(config.search_dir) / "front.csv"
     if not path.is_file():
         raise ConfigError(f"{path} does not exist: the search has not finished (rerun it to complete it)")
-    front = pd.read_csv(path)
+    front = read_table(path, "a search's front")
     if front.empty:
         raise ValueError(f"{path} holds no network")
     missing = [c for c in ("x", "f0", "f1") if c not in front]
@@ -152,17 +152,27 @@ def selected_networks(config: RetrainConfig, space: SearchSpace) -> list[Network
             raise ValueError(f"{path}, line {bad.index[0] + 2}: {name} = {raw!r}; expected a "
                              "finite number (is the front from a search that finished?)")
     front["f0"], front["f1"] = objectives
+    front["arch"] = decoded(parse_vectors(front["x"].tolist(), space.n_var, source=path), space, path)
     front = front.drop_duplicates("x").reset_index(drop=True)
-    archs = [space.decode(x) for x in parse_vectors(front["x"].tolist())]
     # the classifier adds the same to every arch, so one class compares sizes
-    front["size"] = [(count_params(arch, 1), count_flops(arch, 1, config.latency.resolution)) for arch in archs]
-    front["arch"] = archs
+    front["size"] = [(count_params(arch, 1), count_flops(arch, 1, config.latency.resolution)) for arch in front["arch"]]
     front = front.sort_values("f0", kind="stable").drop_duplicates("size")
     front = front.sort_values(["f1", "f0"], kind="stable").reset_index(drop=True)
     rows = spaced_indices(front["f1"].to_numpy(), config.n_select) if config.select == "spaced" \
         else list(range(len(front)))
     return [Network(f"net{k}", "searched", front["x"][i], front["arch"][i], 1.0 - float(front["f0"][i]))
             for k, i in enumerate(rows, start=1)]
+
+
+def decoded(vectors: np.ndarray, space: SearchSpace, source: Path) -> list[Arch]:
+    """The archs of gene vectors read from rows of `source`; a vector the space refuses names its line."""
+    archs = []
+    for line, x in enumerate(vectors, start=2):
+        try:
+            archs.append(space.decode(x))
+        except ValueError as err:
+            raise ValueError(f"{source}, line {line}: {err}") from None
+    return archs
 
 
 def count_macs(net: nn.Module, input_shape: tuple[int, int, int, int]) -> int:

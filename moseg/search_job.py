@@ -65,6 +65,9 @@ def search_supernet(config: SearchJobConfig) -> SearchResult:
     """Run (or resume) the search the config describes; writes search.yaml beside the search outputs."""
     from moseg.candidates import CandidateEvaluator
 
+    if Path(config.checkpoint).is_dir():
+        raise ConfigError(f"checkpoint = {config.checkpoint!r} is a folder, not a checkpoint file; give the "
+                          "checkpoint.pt that moseg train-supernet wrote")
     if not Path(config.checkpoint).is_file():
         raise ConfigError(f"checkpoint = {config.checkpoint!r} does not exist; train a supernet first "
                           "(moseg train-supernet)")

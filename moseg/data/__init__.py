@@ -7,6 +7,7 @@ All datasets yield (normalised float image (3, H, W), int64 label (H, W)) with i
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +24,9 @@ def _synthetic(root: str | Path | None, split: str, **kw) -> SyntheticScenes:
     return SyntheticScenes(split, **kw)
 
 
+_synthetic.__wrapped__ = SyntheticScenes  # its options are the scenes' keywords (inspect.signature reads them)
+
+
 DATASETS: dict[str, Callable[..., Dataset]] = {
     "synthetic": _synthetic, "camvid": camvid, "cityscapes": cityscapes, "ade20k": ade20k,
 }
@@ -33,6 +37,11 @@ def build_dataset(name: str, root: str | Path | None, split: str, **kw) -> Datas
     Keyword arguments go to the dataset (e.g. `transform`, `holdout_sequences`, `size`)."""
     if name not in DATASETS:
         raise ValueError(f"dataset {name!r} is not known; expected one of {sorted(DATASETS)}")
+    accepted = set(inspect.signature(DATASETS[name]).parameters) - {"root", "split"}
+    unknown = sorted(set(kw) - accepted)
+    if unknown:
+        raise ValueError(f"dataset {name!r} has no option(s) {unknown} (data.options); expected some of "
+                         f"{sorted(accepted - {'transform'})}")
     return DATASETS[name](root, split, **kw)
 
 

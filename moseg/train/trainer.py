@@ -54,7 +54,14 @@ LONG_CPU_RUN_HOURS = 3.0  # a CPU run expected to take longer gets a pointer to 
 
 def load_arch(spec: str | dict) -> Arch:
     """An Arch from a JSON file path or a mapping; either may hold the arch itself or {"arch": {...}}."""
-    data = json.loads(Path(spec).read_text()) if isinstance(spec, str) else spec
+    if isinstance(spec, str):
+        try:
+            data = json.loads(Path(spec).read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ValueError(f"model.arch = {spec!r} is not a JSON file ({type(err).__name__}: {err}); expected an "
+                             "arch as `moseg space --json` prints it") from None
+    else:
+        data = spec
     if isinstance(data, dict) and "arch" in data:
         data = data["arch"]
     return Arch.from_dict(data)
