@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import functools
+import importlib
+import importlib.util
 import json
 import math
 import os
@@ -224,6 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="torch CPU threads (default: OMP_NUM_THREADS if set, else 1 for demo and one per "
                              "core for the other commands)")
     parser.add_argument("--debug", action="store_true", help="show the traceback of a user error too")
+    parser.add_argument("--plugin", dest="plugins", action="append", default=[], metavar="MODULE_OR_FILE",
+                        help="import a module or .py file that registers plug-ins before the command runs "
+                             "(repeatable)")
     sub = parser.add_subparsers(dest="command", required=True)
     space = sub.add_parser("space", help="summarise the search space and sample networks from it")
     space.add_argument("--sample", type=non_negative_int, default=5, help="number of sampled networks to list "
@@ -292,6 +297,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def load_plugins(specs: Sequence[str]) -> None:
+    """Import each plug-in module (a dotted name on the path, or a .py file), so that what it registers
+    (datasets, baselines, surrogates, pre-screeners, latency backends, proxies) is known to the command. A name
+    or file that does not exist is a ValueError naming it; an error inside the plug-in keeps its traceback."""
+    for spec in specs:
+        if spec.endswith(".py"):
+            path = Path(spec)
+            if not path.is_file():
+                raise ValueError(f"--plugin {spec!r}: no such file; expected a Python file or an importable module")
+            loader = importlib.util.spec_from_file_location(f"moseg_plugin_{path.stem}", path)
+            module = importlib.util.module_from_spec(loader)
+            sys.modules[loader.name] = module
+            loader.loader.exec_module(module)
+        else:
+            if importlib.util.find_spec(spec.split(".")[0]) is None:
+                raise ValueError(f"--plugin {spec!r}: no module of that name on the Python path; expected a "
+                                 "Python file or an importable module")
+            importlib.import_module(spec)
+
+
 def set_cpu_threads(threads: int | None, default: int | None) -> None:
     """torch's CPU threads: `threads` if given, else OMP_NUM_THREADS if set (torch read it at import), else the
     command's `default` (None: torch's own, one per core)."""
@@ -302,6 +327,13 @@ def set_cpu_threads(threads: int | None, default: int | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        load_plugins(args.plugins)
+    except ValueError as err:
+        if args.debug:
+            raise
+        print(f"moseg: {_one_line(err)}", file=sys.stderr)
+        return 2
     previous = torch.get_num_threads()
     set_cpu_threads(args.cpu_threads, getattr(args, "default_threads", None))
     try:

@@ -12,7 +12,7 @@ import dataclasses
 import math
 import types
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -25,8 +25,9 @@ class ConfigError(ValueError):
     """A configuration key or value that the schema does not allow."""
 
 
-def check(predicate: Callable[[Any], bool], expect: str) -> dict:
-    """Field metadata: the value must satisfy `predicate`; `expect` says how, in words."""
+def check(predicate: Callable[[Any], bool], expect: str | Callable[[], str]) -> dict:
+    """Field metadata: the value must satisfy `predicate`; `expect` says how, in words (or returns the words when
+    the config is loaded, e.g. the names a registry holds then)."""
     return {"check": predicate, "expect": expect}
 
 
@@ -43,6 +44,10 @@ def fraction() -> dict:
 
 
 def choices(*allowed: Any) -> dict:
+    """Field metadata: the value must be one of `allowed`; given one mapping (a plug-in registry), one of its names
+    when the config is loaded, so a plug-in registered after import is accepted like a built-in one."""
+    if len(allowed) == 1 and isinstance(allowed[0], Mapping):
+        return {"choices": allowed[0]}
     return {"choices": tuple(allowed)}
 
 
@@ -129,10 +134,13 @@ def from_dict(schema: type[T], data: Any, prefix: str = "") -> T:
         key = f"{prefix}.{name}" if prefix else name
         value = _coerce(key, value, hints[name])
         meta = fields[name].metadata
-        if "choices" in meta and value not in meta["choices"]:
-            raise ConfigError(f"{key} = {value!r}: expected one of {list(meta['choices'])}")
+        if "choices" in meta and value is not None and value not in meta["choices"]:
+            allowed = meta["choices"]
+            raise ConfigError(f"{key} = {value!r}: expected one of "
+                              f"{sorted(allowed) if isinstance(allowed, Mapping) else list(allowed)}")
         if "check" in meta and value is not None and not meta["check"](value):
-            raise ConfigError(f"{key} = {value!r}: expected {meta['expect']}")
+            expect = meta["expect"]
+            raise ConfigError(f"{key} = {value!r}: expected {expect() if callable(expect) else expect}")
         values[name] = value
     return schema(**values)
 

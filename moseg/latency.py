@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import statistics
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,12 +19,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from moseg.config import non_negative, positive
+from moseg.config import choices, non_negative, positive
+from moseg.core.registry import Registry
 from moseg.devices import device_name, resolve_device
 from moseg.provenance import device_info
 from moseg.supernet.network import set_final_upsample
 
-MODES = ("eager", "cuda_graph", "compile")
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
@@ -58,11 +59,13 @@ def _parse_dtype(dtype: str | torch.dtype, dev: torch.device) -> torch.dtype:
 def check_settings(device: str | torch.device, dtype: str | torch.dtype, mode: str) -> tuple[torch.device, torch.dtype]:
     """The parsed device and dtype, or ValueError naming a bad device, dtype or mode (or a combination that
     this machine cannot run), so a long measurement job fails before it starts."""
-    if mode not in MODES:
-        raise ValueError(f"mode = {mode!r}, expected one of {list(MODES)}")
+    if not isinstance(mode, str) or mode not in LATENCY_BACKENDS:
+        raise ValueError(f"mode = {mode!r}, expected one of {list(LATENCY_BACKENDS)}")
     dev = resolve_device(device, allow_auto=False)
-    if mode == "cuda_graph" and dev.type != "cuda":
-        raise ValueError(f"mode = 'cuda_graph' needs a CUDA device, got device = {str(device)!r}")
+    kinds = LATENCY_BACKENDS[mode].device_types
+    if dev.type not in kinds:
+        raise ValueError(f"mode = {mode!r} needs a {' or '.join(k.upper() for k in kinds)} device, got device = "
+                         f"{str(device)!r}")
     return dev, _parse_dtype(dtype, dev)
 
 
@@ -78,23 +81,56 @@ def protocol_of(dev: torch.device, dtype: torch.dtype, input_shape: tuple, mode:
     return proto
 
 
-def _runner(model: nn.Module, x: torch.Tensor, mode: str) -> Callable[[], object]:
-    if mode == "eager":
+class LatencyBackend(ABC):
+    """How a network's forward call is prepared for timing: the latency plug-in point. A backend is a subclass
+    registered with `@register_latency_backend("name")`; `mode = "name"` selects it in every latency setting.
+    `device_types` are the torch device types it can time on (checked before anything is measured)."""
+
+    device_types: tuple[str, ...] = ("cpu", "cuda")
+
+    @abstractmethod
+    def runner(self, model: nn.Module, x: torch.Tensor) -> Callable[[], object]:
+        """The call to time: one forward pass of `model` (in eval mode, on x's device and dtype) on `x`."""
+
+
+LATENCY_BACKENDS: Registry[type[LatencyBackend]] = Registry("latency backend")
+register_latency_backend = LATENCY_BACKENDS.register
+
+
+@register_latency_backend("eager")
+class Eager(LatencyBackend):
+    """PyTorch eager execution: the forward pass as written."""
+
+    def runner(self, model: nn.Module, x: torch.Tensor) -> Callable[[], object]:
         return lambda: model(x)
-    if mode == "compile":
+
+
+@register_latency_backend("cuda_graph")
+class CudaGraph(LatencyBackend):
+    """One forward pass captured as a CUDA graph and replayed: no per-kernel launch cost."""
+
+    device_types = ("cuda",)
+
+    def runner(self, model: nn.Module, x: torch.Tensor) -> Callable[[], object]:
+        stream = torch.cuda.Stream()  # warm up on a side stream, as capture requires
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            for _ in range(3):
+                model(x)
+        torch.cuda.current_stream().wait_stream(stream)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            model(x)
+        return graph.replay
+
+
+@register_latency_backend("compile")
+class Compiled(LatencyBackend):
+    """`torch.compile` with its default backend (compiled during the warm-up)."""
+
+    def runner(self, model: nn.Module, x: torch.Tensor) -> Callable[[], object]:
         compiled = torch.compile(model)
         return lambda: compiled(x)
-    # cuda_graph: warm up on a side stream (as capture requires), then capture one call and replay it
-    stream = torch.cuda.Stream()
-    stream.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(stream):
-        for _ in range(3):
-            model(x)
-    torch.cuda.current_stream().wait_stream(stream)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        model(x)
-    return graph.replay
 
 
 def _time_calls(run: Callable[[], object], n: int, dev: torch.device) -> list[float]:
@@ -187,8 +223,9 @@ def measure_latency(
     torch.set_num_threads(threads)
     try:
         with torch.inference_mode():
-            times, warmup_calls = _timed_runs(_runner(net, x, mode), dev, warmup_chunk, max_warmup_chunks,
-                                              stable_tolerance, min_repeats, min_time_s)
+            run = LATENCY_BACKENDS[mode]().runner(net, x)
+            times, warmup_calls = _timed_runs(run, dev, warmup_chunk, max_warmup_chunks, stable_tolerance,
+                                              min_repeats, min_time_s)
     finally:
         torch.set_num_threads(previous_threads)
     proto = protocol_of(dev, dtype, input_shape, mode, threads, channels_last)
@@ -241,7 +278,7 @@ class LatencySettings:
     resolution: tuple[int, int] = (360, 480)  # input height, width
     device: str = field(default="cpu", metadata=device_name(allow_auto=False))
     dtype: str = "float32"
-    mode: str = "eager"
+    mode: str = field(default="eager", metadata=choices(LATENCY_BACKENDS))
     batch: int = field(default=1, metadata=positive())
     threads: int | None = field(default=None, metadata=positive())
     min_time_s: float = field(default=1.0, metadata=non_negative())

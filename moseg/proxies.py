@@ -28,24 +28,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from moseg.core.registry import Registry
 from moseg.csvlog import CsvLog, vector_key
 from moseg.supernet import Supernet
 from moseg.supernet.blocks import ConvBN
 
 Proxy = Callable[[nn.Module, torch.Tensor, torch.Tensor, int], float]
-PROXIES: dict[str, Proxy] = {}
-
-
-def register_proxy(name: str) -> Callable[[Proxy], Proxy]:
-    """Decorator: make `proxy(net, images, labels, ignore_index) -> float` available under `name`."""
-
-    def register(proxy: Proxy) -> Proxy:
-        if name in PROXIES:
-            raise ValueError(f"a proxy named {name!r} is already registered")
-        PROXIES[name] = proxy
-        return proxy
-
-    return register
+PROXIES: Registry[Proxy] = Registry("zero-cost proxy")
+register_proxy = PROXIES.register  # @register_proxy("name") on `proxy(net, images, labels, ignore_index) -> float`
 
 
 @register_proxy("synflow")
@@ -102,9 +92,10 @@ def grad_norm(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, ignore
 
 
 def zero_cost_scores(net: nn.Module, images: torch.Tensor, labels: torch.Tensor, ignore_index: int = 255,
-                     names: Sequence[str] = tuple(PROXIES)) -> dict[str, float]:
-    """The proxies `names` of `net` on one batch (images N x 3 x H x W, labels N x H x W); NaN where a proxy
-    is not finite (a network whose activations all die, say)."""
+                     names: Sequence[str] | None = None) -> dict[str, float]:
+    """The proxies `names` (default: every registered one) of `net` on one batch (images N x 3 x H x W, labels
+    N x H x W); NaN where a proxy is not finite (a network whose activations all die, say)."""
+    names = list(PROXIES) if names is None else names
     unknown = sorted(set(names) - set(PROXIES))
     if unknown:
         raise ValueError(f"unknown proxies {unknown}; registered: {sorted(PROXIES)}")
@@ -124,9 +115,10 @@ class ProxyCache:
     """
 
     def __init__(self, path: str | Path, supernet: Supernet, images: torch.Tensor, labels: torch.Tensor,
-                 ignore_index: int = 255, names: Sequence[str] = tuple(PROXIES)) -> None:
+                 ignore_index: int = 255, names: Sequence[str] | None = None) -> None:
         self.supernet, self.space = supernet, supernet.space
-        self.images, self.labels, self.ignore_index, self.names = images, labels, ignore_index, list(names)
+        self.images, self.labels, self.ignore_index = images, labels, ignore_index
+        self.names = list(PROXIES) if names is None else list(names)
         self.log = CsvLog(Path(path), ["x", *self.names])
         self.scores = {row["x"]: [float(row[name]) for name in self.names] for row in self.log.rows()}
 

@@ -57,7 +57,8 @@ class RetrainConfig:
     select: Literal["front", "spaced"] = "front"  # the whole non-dominated set, or n_select trade-off points
     n_select: int = field(default=5, metadata=positive())  # spaced: evenly spaced along the latency objective
     baselines: tuple[str, ...] = field(default=(), metadata=check(
-        lambda v: set(v) <= set(BASELINES) and len(set(v)) == len(v), f"distinct names among {sorted(BASELINES)}"))
+        lambda v: set(v) <= set(BASELINES) and len(set(v)) == len(v),
+        lambda: f"distinct names among {sorted(BASELINES)}"))
     recipe: dict = field(default_factory=dict)  # TrainConfig keys (seed, device, data, loss, optim, train, eval)
     test_split: str = "test"
     latency: LatencySettings = field(default_factory=LatencySettings)

@@ -23,7 +23,7 @@ from moseg.search import DEFAULT_SURROGATE, PRESCREENERS, SearchResult, run_sear
 from moseg.search.loop import check_settings
 from moseg.search.vectors import check_bounds
 from moseg.train.config import TEST_SPLIT
-from surrogates import list_surrogates
+from surrogates.registry import SURROGATES
 
 if TYPE_CHECKING:
     from moseg.supernet import Supernet
@@ -49,8 +49,8 @@ class SearchJobConfig:
     budget: int = field(default=300, metadata=positive())
     n_doe: int | None = field(default=None, metadata=check(lambda v: v >= 2, ">= 2"))  # None: from the budget
     n_infill: int = field(default=8, metadata=positive())
-    prescreen: str = field(default="spacing", metadata=choices(*sorted(PRESCREENERS)))
-    surrogate: str = field(default=DEFAULT_SURROGATE, metadata=choices(*list_surrogates()))
+    prescreen: str = field(default="spacing", metadata=choices(PRESCREENERS))
+    surrogate: str = field(default=DEFAULT_SURROGATE, metadata=choices(SURROGATES))
     pop_size: int = field(default=100, metadata=check(lambda v: v >= 2, ">= 2"))
     n_gen: int = field(default=30, metadata=positive())
     latency: LatencyObjective = field(default_factory=LatencyObjective)

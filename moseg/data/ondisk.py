@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from moseg.data.folder import SegmentationFolder, Transform, images_by_stem, pair_by_stem, require_dirs, stable_fraction
+from moseg.data.registry import register_dataset
 from moseg.evaluate import IGNORE_INDEX
 
 SEARCH_SPLITS = ("search_train", "search_val")
@@ -46,6 +47,7 @@ CAMVID_CLASSES = ("sky", "building", "pole", "road", "sidewalk", "tree", "sign_s
 CAMVID_LAYOUT = "train/ val/ test/ (images) with trainannot/ valannot/ testannot/ (labels 0-11, same file stem)"
 
 
+@register_dataset("camvid")
 def camvid(root: str | Path, split: str, transform: Transform | None = None,
            holdout_sequences: Sequence[str] = ("0006R0",), scale: float = 1.0) -> SegmentationFolder:
     """CamVid, 11 classes, label 11 (void) ignored. Frames are grouped into sequences by the file-name prefix
@@ -73,6 +75,7 @@ CITYSCAPES_LAYOUT = ("leftImg8bit/{split}/{city}/*_leftImg8bit.png with "
                      "gtFine/{split}/{city}/*_gtFine_labelIds.png")
 
 
+@register_dataset("cityscapes")
 def cityscapes(root: str | Path, split: str, transform: Transform | None = None,
                holdout_cities: Sequence[str] = ("zurich",), scale: float = 1.0) -> SegmentationFolder:
     """Cityscapes fine annotations, labelIds mapped to the 19 train ids, everything else ignored (255).
@@ -100,6 +103,7 @@ def cityscapes(root: str | Path, split: str, transform: Transform | None = None,
 ADE20K_LAYOUT = "images/{training,validation}/*.jpg with annotations/{training,validation}/*.png (0 = unlabelled)"
 
 
+@register_dataset("ade20k")
 def ade20k(root: str | Path, split: str, transform: Transform | None = None,
            holdout_fraction: float = 0.1, scale: float = 1.0) -> SegmentationFolder:
     """ADEChallengeData2016 (SceneParsing), 150 classes; stored label 0 (unlabelled) ignored, 1..150 become

@@ -15,10 +15,13 @@ are made so that network capacity shows in the score:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from torch.utils.data import Dataset
 
 from moseg.data.folder import Transform
+from moseg.data.registry import register_dataset
 from moseg.data.transforms import EvalTransform
 
 SYNTHETIC_CLASSES = ("sky", "building", "road", "sidewalk", "vegetation", "car", "pedestrian", "pole")
@@ -219,3 +222,14 @@ def _colour(rng: np.random.Generator, palette: list[tuple[float, float, float]],
     """One of `palette`'s colours, each channel moved by up to `spread`: classes share parts of colour space."""
     base = np.asarray(palette[rng.integers(len(palette))], np.float32)
     return np.clip(base + rng.uniform(-spread, spread, 3), 0, 1)
+
+
+@register_dataset("synthetic")
+def synthetic_scenes(root: str | Path | None, split: str, **kw) -> SyntheticScenes:
+    """The generated scenes as a dataset plug-in: there is nothing to read, so `root` must be None."""
+    if root is not None:
+        raise ValueError(f"the synthetic dataset is generated, not read: root must be None, got {root!r}")
+    return SyntheticScenes(split, **kw)
+
+
+synthetic_scenes.__wrapped__ = SyntheticScenes  # its options are the scenes' keywords (inspect.signature reads them)

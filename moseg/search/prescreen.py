@@ -12,6 +12,9 @@ the indices of the k to evaluate:
 * `optimistic`: `hvi` on the optimistic bound mean - spread (the spread of an ensemble of surrogates), which
   favours candidates the surrogates are unsure about.
 * `none`: the first k in level-1 order (NSGA-II's rank and crowding), i.e. no pre-screening.
+
+A new selector is a function with the same arguments, decorated with `@PRESCREENERS.register("name")`; the
+search's `prescreen` setting accepts it from then on.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from collections.abc import Callable
 
 import numpy as np
 
+from moseg.core.registry import Registry
 from moseg.search.indicators import hypervolume
 
 Selector = Callable[..., list[int]]
+PRESCREENERS: Registry[Selector] = Registry("pre-screener")
 
 
 def gap_unevenness(values: np.ndarray) -> float:
@@ -31,6 +36,7 @@ def gap_unevenness(values: np.ndarray) -> float:
     return float(gaps.std() / gaps.mean()) if len(gaps) > 1 and gaps.mean() > 0 else 0.0
 
 
+@PRESCREENERS.register("spacing")
 def select_spacing(predicted: np.ndarray, spread: np.ndarray | None, front: np.ndarray, k: int,
                    ref_point: np.ndarray, cheap: int, accuracy: int) -> list[int]:
     n_best = max(1, k // 4)
@@ -45,6 +51,7 @@ def select_spacing(predicted: np.ndarray, spread: np.ndarray | None, front: np.n
     return chosen + [int(i) for i in by_accuracy[: k - len(chosen)]]
 
 
+@PRESCREENERS.register("hvi")
 def select_hvi(predicted: np.ndarray, spread: np.ndarray | None, front: np.ndarray, k: int,
                ref_point: np.ndarray, cheap: int, accuracy: int) -> list[int]:
     chosen: list[int] = []
@@ -59,6 +66,7 @@ def select_hvi(predicted: np.ndarray, spread: np.ndarray | None, front: np.ndarr
     return chosen
 
 
+@PRESCREENERS.register("optimistic")
 def select_optimistic(predicted: np.ndarray, spread: np.ndarray | None, front: np.ndarray, k: int,
                       ref_point: np.ndarray, cheap: int, accuracy: int) -> list[int]:
     if spread is None:
@@ -66,10 +74,8 @@ def select_optimistic(predicted: np.ndarray, spread: np.ndarray | None, front: n
     return select_hvi(predicted - spread, None, front, k, ref_point, cheap, accuracy)
 
 
+@PRESCREENERS.register("none")
 def select_none(predicted: np.ndarray, spread: np.ndarray | None, front: np.ndarray, k: int,
                 ref_point: np.ndarray, cheap: int, accuracy: int) -> list[int]:
     return list(range(min(k, len(predicted))))
 
-
-PRESCREENERS: dict[str, Selector] = {"spacing": select_spacing, "hvi": select_hvi, "optimistic": select_optimistic,
-                                     "none": select_none}

@@ -21,7 +21,7 @@ from moseg.zoo import BASELINES
 class DataConfig:
     """What to train and validate on, and how images reach the GPU."""
 
-    dataset: str = field(default="synthetic", metadata=choices(*DATASETS))
+    dataset: str = field(default="synthetic", metadata=choices(DATASETS))
     root: str | None = None  # dataset folder (None for synthetic)
     options: dict = field(default_factory=dict)  # extra dataset keywords, e.g. {size: [128, 160]}
     train_split: str = "search_train"  # the supernet never sees search_val
@@ -39,7 +39,7 @@ class DataConfig:
 class ModelConfig:
     arch: str | dict | None = None  # None: supernet; else an arch JSON path or mapping (standalone)
     baseline: str | None = field(  # a hand-designed network of moseg.zoo trained standalone instead of an arch
-        default=None, metadata=check(lambda v: v in BASELINES, f"one of {sorted(BASELINES)}"))
+        default=None, metadata=choices(BASELINES))
     space: dict = field(default_factory=dict)  # SearchSpace choice lists overriding the defaults
 
 

@@ -72,6 +72,7 @@ def bad_values(tp: typing.Any, meta: dict) -> list[str]:
 
 def range_values(meta: dict) -> list[str]:
     expect = meta.get("expect", "")
+    expect = expect() if callable(expect) else expect
     kind = "positive" if expect == "> 0" else "non_negative" if expect == ">= 0" else \
         "fraction" if expect.startswith("a fraction") else None
     return OUT_OF_RANGE.get(kind, [])

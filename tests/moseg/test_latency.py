@@ -34,13 +34,14 @@ def test_final_upsample_is_an_explicit_choice(networks, monkeypatch):
     from moseg import latency
 
     small, _ = networks
-    timed_outputs, runner = [], latency._runner
+    timed_outputs = []
 
-    def recording_runner(net, x, mode):
-        timed_outputs.append(net(x).shape)
-        return runner(net, x, mode)
+    class RecordingEager(latency.Eager):
+        def runner(self, model, x):
+            timed_outputs.append(model(x).shape)
+            return super().runner(model, x)
 
-    monkeypatch.setattr(latency, "_runner", recording_runner)
+    monkeypatch.setitem(latency.LATENCY_BACKENDS, "eager", RecordingEager)
     kw = dict(input_shape=(1, 3, 64, 96), threads=1, min_repeats=3, min_time_s=0.0, warmup_chunk=2)
     assert measure_latency(small, **kw).protocol["final_upsample"] is True
     assert measure_latency(small, final_upsample=False, **kw).protocol["final_upsample"] is False

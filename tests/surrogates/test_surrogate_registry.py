@@ -30,9 +30,16 @@ def test_unknown_name_lists_the_registered_ones():
         make_surrogate("svm")
 
 
-def test_register_surrogate_adds_a_factory_and_rejects_a_taken_name(monkeypatch):
-    monkeypatch.setattr(registry, "_FACTORIES", dict(registry._FACTORIES))
+@pytest.fixture
+def registry_restored():
+    """Surrogates a test registers are removed after it."""
+    names = set(registry.SURROGATES)
+    yield
+    for name in set(registry.SURROGATES) - names:
+        del registry.SURROGATES[name]
 
+
+def test_register_surrogate_adds_a_factory_and_rejects_a_taken_name(registry_restored):
     @register_surrogate("constant")
     class ConstantSurrogate(BaseEstimator):
         def __init__(self, value: float = 1.0):

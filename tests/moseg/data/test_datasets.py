@@ -126,7 +126,7 @@ def test_ade20k_fixture_ignores_zero_and_shifts_classes(tmp_path):
 
 
 def test_unknown_dataset_and_missing_root():
-    with pytest.raises(ValueError, match="dataset 'voc' is not known; expected one of"):
+    with pytest.raises(ValueError, match=r"unknown dataset 'voc'; registered: ade20k, camvid, cityscapes, synthetic\."):
         build_dataset("voc", None, "train")
     with pytest.raises(ValueError, match="needs a root folder laid out as"):
         build_dataset("ade20k", None, "train")

@@ -21,7 +21,7 @@ def test_defaults_yaml_and_overrides_apply_in_order(tmp_path):
     ("optim.lrr=0.1", "unknown key 'optim.lrr'; allowed keys in optim: ['grad_clip', 'lr',"),
     ("colour=red", "unknown key 'colour'; allowed keys in the configuration: ['data', 'device',"),
     ("train.amp=fp8", "train.amp = 'fp8': expected one of ['auto', 'off', 'bf16', 'fp16']"),
-    ("data.dataset=mnist", "data.dataset = 'mnist': expected one of ['synthetic', 'camvid', 'cityscapes', 'ade20k']"),
+    ("data.dataset=mnist", "data.dataset = 'mnist': expected one of ['ade20k', 'camvid', 'cityscapes', 'synthetic']"),
     ("optim.lr=-1", "optim.lr = -1.0: expected > 0"),
     ("data.batch_size=2.5", "data.batch_size = 2.5: expected an integer"),
     ("data.crop_size=[64]", "data.crop_size = [64]: expected a list of 2 values"),

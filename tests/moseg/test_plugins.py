@@ -1,0 +1,215 @@
+"""Plug-in points take one new definition and a decorator: a toy plug-in of each kind is defined inside its test,
+registered after moseg was imported, and run through a config and the `moseg` command line, like a user's own
+file would be."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.neighbors import KNeighborsRegressor
+from torch import nn
+
+from moseg.cli import main
+from moseg.config import ConfigError
+from moseg.core.registry import Registry, UnknownNameError
+from moseg.data import DATASETS, EvalTransform, register_dataset
+from moseg.latency import LATENCY_BACKENDS, LatencyBackend, register_latency_backend
+from moseg.search import PRESCREENERS
+from moseg.search_job import load_search_config
+from moseg.train import load_train_config, train
+from moseg.zoo import BASELINES, register_baseline
+from surrogates import register_surrogate
+from surrogates.registry import SURROGATES
+
+TINY_TRAIN = ["device=cpu", "data.batch_size=4", "data.workers=0", "train.iterations=2", "train.progress=false",
+              "optim.warmup_iters=1", "eval.calib_images=2", "eval.calib_batch_size=2"]
+TINY_SPACE = {"stem_widths": [8], "branch_widths": [[16, 24], [24, 32]], "head_widths": [16], "max_depth": 2,
+              "expand_ratios": [2, 4], "heads": [1, 2], "kv_pools": [4]}
+
+
+@pytest.fixture(autouse=True)
+def registries_restored():
+    """Each test's plug-ins are removed after it, so the registries hold the built-in ones for the other tests."""
+    registries = [DATASETS, BASELINES, SURROGATES, PRESCREENERS, LATENCY_BACKENDS]
+    before = [set(registry) for registry in registries]
+    yield
+    for registry, names in zip(registries, before, strict=True):
+        for name in set(registry) - names:
+            del registry[name]
+
+
+def test_a_registry_takes_a_name_once_and_lists_its_names_for_an_unknown_one():
+    shapes = Registry("shape")
+
+    @shapes.register("square")
+    def square(side: float) -> float:
+        return side * side
+
+    assert shapes["square"](3) == 9 and list(shapes) == ["square"] and "circle" not in shapes
+    with pytest.raises(ValueError, match="a shape named 'square' is already registered"):
+        shapes.register("square")(square)
+    with pytest.raises(UnknownNameError, match=r"unknown shape 'circle'; registered: square\.") as info:
+        shapes["circle"]
+    assert isinstance(info.value, KeyError) and isinstance(info.value, ValueError)
+    with pytest.raises(ValueError, match="non-empty string"):
+        shapes.register("")
+
+
+def test_a_config_checks_a_name_against_the_registry_when_it_is_loaded():
+    with pytest.raises(ConfigError, match=r"prescreen = 'cheapest': expected one of \[.*'spacing'"):
+        load_search_config(None, ["prescreen=cheapest"])
+    PRESCREENERS.register("cheapest")(lambda *args: [0])
+    assert load_search_config(None, ["prescreen=cheapest"]).prescreen == "cheapest"
+
+
+class Stripes:
+    """Two classes split by a vertical edge at a random column: left dark (class 0), right bright (class 1)."""
+
+    class_names = ("dark", "bright")
+    num_classes = 2
+
+    def __init__(self, split: str, size: tuple[int, int], length: int, transform=None) -> None:
+        self.split, self.size, self.length = split, tuple(size), length
+        self.transform = transform or EvalTransform()
+        self.protocol = f"stripes-2 at {size[1]}x{size[0]}"
+
+    def __len__(self) -> int:
+        return self.length
+
+    def load(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        rng = np.random.default_rng([index, len(self.split)])
+        height, width = self.size
+        label = (np.arange(width)[None, :] >= rng.integers(4, width - 4)).repeat(height, 0).astype(np.uint8)
+        image = (40 + 160 * label[..., None] + rng.integers(0, 30, (height, width, 3))).astype(np.uint8)
+        return image, label
+
+    def __getitem__(self, index: int):
+        return self.transform(*self.load(index))
+
+
+def test_a_dataset_registered_after_import_trains_a_supernet_through_the_cli(tmp_path, capsys):
+    @register_dataset("stripes")
+    def stripes(root, split, transform=None, size=(32, 48), length=8):
+        return Stripes(split, size, length, transform)
+
+    args = ["train-supernet", f"out_dir={tmp_path}", "data.dataset=stripes", "data.options={length: 4}",
+            "data.crop_size=[32, 48]", f"model.space={TINY_SPACE}", *TINY_TRAIN]
+    assert main(args) == 0
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert "stripes-2 at 48x32" in json.dumps(run) and "mIoU" in capsys.readouterr().out
+    assert main([*args, f"out_dir={tmp_path / 'typo'}", "data.options={lenght: 4}"]) == 2
+    assert "dataset 'stripes' has no option(s) ['lenght']" in capsys.readouterr().err
+
+
+def test_a_baseline_registered_after_import_trains_standalone_through_the_cli(tmp_path, capsys):
+    @register_baseline("two_convs")
+    def two_convs(num_classes: int) -> nn.Module:
+        return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                             nn.Conv2d(8, num_classes, 1))
+
+    args = ["train-supernet", f"out_dir={tmp_path}", "model.baseline=two_convs", "data.options={size: [32, 48], "
+            "length: 4}", "data.crop_size=[32, 48]", *TINY_TRAIN]
+    assert main(args) == 0
+    assert "model: mIoU" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    out = tmp_path_factory.mktemp("supernet")
+    train(load_train_config(None, [f"out_dir={out}", f"model.space={TINY_SPACE}", "data.options={size: [48, 64], "
+                                   "length: 8}", "data.crop_size=[48, 64]", *TINY_TRAIN]))
+    return out / "checkpoint.pt"
+
+
+def test_a_surrogate_and_a_prescreener_registered_after_import_run_a_search_through_the_cli(tmp_path, checkpoint):
+    @register_surrogate("nearest_neighbours")
+    class NearestNeighbours(RegressorMixin, BaseEstimator):
+        """The mean objective of the 3 nearest evaluated gene vectors."""
+
+        def fit(self, X, y):
+            self.model_ = KNeighborsRegressor(n_neighbors=3).fit(np.asarray(X, float), y)
+            return self
+
+        def predict(self, X):
+            return self.model_.predict(np.asarray(X, float))
+
+        def min_training_rows(self) -> int:
+            return 3
+
+    chosen = []
+
+    @PRESCREENERS.register("cheapest")
+    def cheapest(predicted, spread, front, k, ref_point, cheap, accuracy):
+        picked = [int(i) for i in np.argsort(predicted[:, cheap], kind="stable")[:k]]
+        chosen.append(picked)
+        return picked
+
+    args = ["search", f"checkpoint={checkpoint}", f"out_dir={tmp_path}", "surrogate=nearest_neighbours",
+            "prescreen=cheapest", "budget=10", "n_doe=6", "n_infill=2", "pop_size=10", "n_gen=3", "device=cpu",
+            "latency.kind=flops", "latency.resolution=[48, 64]"]
+    assert main(args) == 0
+    archive = pd.read_csv(tmp_path / "archive.csv")
+    assert len(archive) == 10 and (archive["status"] == "ok").all() and len(chosen) >= 1
+    recorded = json.loads((tmp_path / "config.json").read_text())
+    assert "nearest_neighbours" in json.dumps(recorded) and "cheapest" in json.dumps(recorded)
+
+
+def test_a_latency_backend_registered_after_import_times_through_the_cli_and_configs(tmp_path, capsys):
+    @register_latency_backend("channels_last")
+    class ChannelsLast(LatencyBackend):
+        """Eager execution with the network and its input in the channels-last memory format."""
+
+        def runner(self, model: nn.Module, x: torch.Tensor):
+            model = model.to(memory_format=torch.channels_last)
+            x = x.contiguous(memory_format=torch.channels_last)
+            return lambda: model(x)
+
+    out = tmp_path / "survey.csv"
+    assert main(["latency", "--mode", "channels_last", "--n", "0", "--resolution", "32x48", "--min-time", "0",
+                 "--threads", "1", "--out", str(out)]) == 0
+    survey = pd.read_csv(out)
+    assert len(survey) == 2 and (survey["status"] == "ok").all()
+    assert all(json.loads(p)["mode"] == "channels_last" for p in survey["protocol"])
+    assert load_search_config(None, ["latency.mode=channels_last"]).latency.mode == "channels_last"
+    with pytest.raises(ConfigError, match=r"latency.mode = 'jit': expected one of \['channels_last', "
+                                          r"'compile', 'cuda_graph', 'eager'\]"):
+        load_search_config(None, ["latency.mode=jit"])
+
+
+BACKEND_FILE = '''
+"""A user's plug-in file: a latency backend timing the network in the channels-last memory format."""
+import torch
+
+from moseg.latency import LatencyBackend, register_latency_backend
+
+
+@register_latency_backend("channels_last_file")
+class ChannelsLast(LatencyBackend):
+    def runner(self, model, x):
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+        return lambda: model(x)
+'''
+
+
+def test_a_plugin_file_is_loaded_by_the_installed_command(tmp_path):
+    """`moseg --plugin FILE` imports the user's file before the command runs, in a fresh process."""
+    plugin = tmp_path / "my_backend.py"
+    plugin.write_text(BACKEND_FILE)
+    out = tmp_path / "survey.csv"
+    command = [sys.executable, "-m", "moseg.cli", "--plugin", str(plugin), "latency", "--mode", "channels_last_file",
+               "--n", "0", "--resolution", "32x48", "--min-time", "0", "--threads", "1", "--out", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert all(json.loads(p)["mode"] == "channels_last_file" for p in pd.read_csv(out)["protocol"])
+    missing = subprocess.run([*command[:3], "--plugin", str(tmp_path / "nowhere.py"), "space"], capture_output=True,
+                             text=True, timeout=300)
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert f"moseg: --plugin '{tmp_path / 'nowhere.py'}': no such file" in missing.stderr
