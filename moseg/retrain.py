@@ -31,12 +31,12 @@ from torch import nn
 from torch.utils.data import Dataset
 from torch.utils.flop_counter import FlopCounterMode
 
-from moseg.candidates import EvaluationData
 from moseg.config import ConfigError, check, dump_yaml, from_dict, load_config, merge, positive
 from moseg.csvlog import CsvLog, parse_vectors, read_table
 from moseg.data import build_dataset, data_protocol
 from moseg.export import export_bundle
 from moseg.latency import LatencySettings
+from moseg.scoring import EvaluationData
 from moseg.space import Arch, SearchSpace, count_flops, count_params
 from moseg.train import TrainConfig, Trainer
 from moseg.train.config import check_train_config

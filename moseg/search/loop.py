@@ -119,31 +119,57 @@ def run_search(evaluate_fn: EvaluateFn, xl: np.ndarray, xu: np.ndarray, budget: 
     bar = tqdm(total=budget, initial=len(archive.rows), desc="search", unit="eval", disable=not progress,
                dynamic_ncols=True)
     say = (bar.write if progress else log) if log else (lambda message: None)
-    try:
-        return _search(archive, evaluate_fn, settings, xl, xu, canonical, doe, exact_objectives or {}, ref_point,
-                       out, say, bar, min_rows)
-    finally:
-        bar.close()
 
-
-def _search(archive: Archive, evaluate_fn: EvaluateFn, settings: SearchSettings, xl: np.ndarray, xu: np.ndarray,
-            canonical: Callable[[np.ndarray], np.ndarray], doe: np.ndarray, exact: Mapping[int, EvaluateFn],
-            ref_point: np.ndarray | None, out: Path, say: Callable[[str], None], bar: tqdm,
-            min_rows: int) -> SearchResult:
-    """The design of experiments, then the iterations, until the budget is spent (see `run_search`)."""
-    budget = settings.budget
-
-    def evaluate_fn_counted(X: np.ndarray) -> np.ndarray:
+    def evaluate_counted(X: np.ndarray) -> np.ndarray:
         try:
             return evaluate_fn(X)
         finally:
             bar.update(len(X))
 
+    run = _Run(settings, xl, xu, canonical, exact_objectives or {}, archive, evaluate_counted)
+    try:
+        return _search(run, doe, ref_point, out, say, bar, min_rows)
+    finally:
+        bar.close()
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every step of one search shares: its settings, the bounds and canonical form of its vectors, the
+    objectives computed exactly instead of predicted, the archive, and the true evaluation (which counts)."""
+
+    settings: SearchSettings
+    xl: np.ndarray
+    xu: np.ndarray
+    canonical: Callable[[np.ndarray], np.ndarray]
+    exact: Mapping[int, EvaluateFn]
+    archive: Archive
+    evaluate: EvaluateFn
+
+    def seed(self, iteration: int, purpose: int | str, *index: int) -> int:
+        return _seed(self.settings.seed, iteration, purpose, *index)
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    """One iteration's surrogates (by objective), the archive rows they were fitted on, and the predictor of
+    every objective (exact ones computed, the others predicted) of canonical vectors."""
+
+    models: dict[int, BaseEstimator]
+    X: np.ndarray
+    F: np.ndarray
+    predict: Callable[[np.ndarray], np.ndarray]
+
+
+def _search(run: _Run, doe: np.ndarray, ref_point: np.ndarray | None, out: Path, say: Callable[[str], None],
+            bar: tqdm, min_rows: int) -> SearchResult:
+    """The design of experiments, then the iterations, until the budget is spent (see `run_search`)."""
+    archive, settings, budget = run.archive, run.settings, run.settings.budget
     for x in doe:
         if len(archive.rows) >= budget:
             break
         if x not in archive:
-            archive.evaluate(x, 0, evaluate_fn_counted)
+            archive.evaluate(x, 0, run.evaluate)
             _check_objective_columns(archive, settings)
     _check_objective_columns(archive, settings)  # a resumed run: the archive's objectives
     _check_design_succeeded(archive, len(doe), settings, min_rows)
@@ -159,8 +185,7 @@ def _search(archive: Archive, evaluate_fn: EvaluateFn, settings: SearchSettings,
     iteration = max(1, archive.rows[-1]["iteration"])  # earlier iterations are complete; replay the last one
     while len(archive.rows) < budget or (iteration not in logged and archive.rows[-1]["iteration"] == iteration):
         # (the second case: a kill after the last evaluation, before its iteration's statistics were written)
-        step, predictions = _iterate(archive, iteration, evaluate_fn_counted, settings, xl, xu, canonical, exact,
-                                     ref)
+        step, predictions = _iterate(run, iteration, ref)
         if step["new"] == 0:
             say(f"iteration {iteration}: no unevaluated vector found; the search stops at {len(archive.rows)} "
                 f"of {budget} evaluations")
@@ -177,29 +202,21 @@ def _search(archive: Archive, evaluate_fn: EvaluateFn, settings: SearchSettings,
     return search_result(archive, out)
 
 
-def _iterate(archive: Archive, iteration: int, evaluate_fn: EvaluateFn, settings: SearchSettings,
-             xl: np.ndarray, xu: np.ndarray, canonical: Callable[[np.ndarray], np.ndarray],
-             exact: Mapping[int, EvaluateFn], ref: np.ndarray) -> tuple[dict, list[dict]]:
+def _iterate(run: _Run, iteration: int, ref: np.ndarray) -> tuple[dict, list[dict]]:
     """One iteration: fit, search the predictions, pre-screen, evaluate; returns its statistics row and the
     surrogates' predictions of the objectives they predicted, beside the truth, for each new evaluation."""
-    X_fit, F_fit = archive.X(iteration), archive.F(iteration)
+    archive, settings = run.archive, run.settings
     started = time.perf_counter()
-    with _expected_fit_warnings_silenced():
-        models = {j: clone_with_seed(make_surrogate(settings.surrogate), _seed(settings.seed, iteration, j))
-                  .fit(X_fit, F_fit[:, j]) for j in range(F_fit.shape[1]) if j not in exact}
+    fitted = _fit(run, iteration)
     fit_seconds = time.perf_counter() - started
-
-    def predict(X: np.ndarray) -> np.ndarray:
-        X = canonical(X)
-        return np.column_stack([exact[j](X) if j in exact else models[j].predict(X) for j in range(F_fit.shape[1])])
 
     started = time.perf_counter()
     before = archive.keys_before(iteration)  # never proposed again, failed ones included
-    candidates = _searched_candidates(before, iteration, settings, xl, xu, canonical, predict, X_fit, F_fit)
+    candidates = _searched_candidates(run, iteration, fitted, before)
     k = min(settings.n_infill, settings.budget - len(before))
-    chosen = _prescreen(candidates, settings, models, X_fit, F_fit, ref, predict, k, iteration)
+    chosen = _prescreen(run, iteration, fitted, candidates, k, ref)
     if len(chosen) == 0:  # the optimiser found nothing new: spend the iteration on random unseen vectors
-        chosen = _unseen_random(before, iteration, settings, xl, xu, canonical, k)
+        chosen = _unseen_random(run, iteration, before, k)
     search_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -207,14 +224,29 @@ def _iterate(archive: Archive, iteration: int, evaluate_fn: EvaluateFn, settings
         if len(archive.rows) >= settings.budget:
             break
         if x not in archive:
-            archive.evaluate(x, iteration, evaluate_fn)
+            archive.evaluate(x, iteration, run.evaluate)
     eval_seconds = time.perf_counter() - started
-    names = {j: getattr(model, "chosen_", settings.surrogate) for j, model in models.items()}
+    names = {j: getattr(model, "chosen_", settings.surrogate) for j, model in fitted.models.items()}
     surrogates = " ".join(f"f{j}={name}" for j, name in names.items())
     new = archive.evaluated(iteration)
-    predicted = predict(parse_vectors([r["x"] for r in new])) if new else None
+    predicted = fitted.predict(parse_vectors([r["x"] for r in new])) if new else None
     return (_stats_row(archive, iteration, ref, predicted, surrogates, fit_seconds, search_seconds, eval_seconds),
-            _prediction_rows(new, iteration, predicted, sorted(models)))
+            _prediction_rows(new, iteration, predicted, sorted(fitted.models)))
+
+
+def _fit(run: _Run, iteration: int) -> _Fitted:
+    """One surrogate per objective that is not computed exactly, fitted on the rows of earlier iterations."""
+    X_fit, F_fit = run.archive.X(iteration), run.archive.F(iteration)
+    with _expected_fit_warnings_silenced():
+        models = {j: clone_with_seed(make_surrogate(run.settings.surrogate), run.seed(iteration, j))
+                  .fit(X_fit, F_fit[:, j]) for j in range(F_fit.shape[1]) if j not in run.exact}
+
+    def predict(X: np.ndarray) -> np.ndarray:
+        X = run.canonical(X)
+        return np.column_stack([run.exact[j](X) if j in run.exact else models[j].predict(X)
+                                for j in range(F_fit.shape[1])])
+
+    return _Fitted(models, X_fit, F_fit, predict)
 
 
 def _prediction_rows(new: list[dict], iteration: int, predicted: np.ndarray | None,
@@ -227,57 +259,54 @@ def _prediction_rows(new: list[dict], iteration: int, predicted: np.ndarray | No
              "true": r["f"][j]} for i, r in enumerate(new) for j in objectives]
 
 
-def _searched_candidates(before: set[str], iteration: int, settings: SearchSettings, xl: np.ndarray,
-                         xu: np.ndarray, canonical: Callable[[np.ndarray], np.ndarray],
-                         predict: Callable[[np.ndarray], np.ndarray], X_fit: np.ndarray,
-                         F_fit: np.ndarray) -> np.ndarray:
+def _searched_candidates(run: _Run, iteration: int, fitted: _Fitted, before: set[str]) -> np.ndarray:
     """Level 1: NSGA-II on the predictions; its final population, canonical, deduplicated, without vectors
     evaluated before this iteration, ordered by predicted front (non-dominated first) and topped up from the
     next fronts so that there are at least n_infill."""
-    problem = PredictedProblem(xl, xu, predict, F_fit.shape[1])
-    rng = np.random.default_rng(_seed(settings.seed, iteration, "population"))
+    settings, xl, xu, canonical = run.settings, run.xl, run.xu, run.canonical
+    problem = PredictedProblem(xl, xu, fitted.predict, fitted.F.shape[1])
+    rng = np.random.default_rng(run.seed(iteration, "population"))
     random = rng.integers(xl, xu + 1, size=(settings.pop_size, len(xl)))
-    initial = unique_rows(np.vstack([X_fit[non_dominated(F_fit)], canonical(random)]))[: settings.pop_size]
+    initial = unique_rows(np.vstack([fitted.X[non_dominated(fitted.F)], canonical(random)]))[: settings.pop_size]
     algorithm = NSGA2(pop_size=settings.pop_size, sampling=initial,
                       crossover=SBX(prob=0.9, eta=15, vtype=float, repair=RoundingRepair()),
                       mutation=PM(eta=20, vtype=float, repair=RoundingRepair()), eliminate_duplicates=True)
-    result = minimize(problem, algorithm, ("n_gen", settings.n_gen), seed=_seed(settings.seed, iteration, "nsga2"),
+    result = minimize(problem, algorithm, ("n_gen", settings.n_gen), seed=run.seed(iteration, "nsga2"),
                       verbose=False)
     population = unique_rows(canonical(np.round(result.pop.get("X")).astype(np.int64)))
     fresh = np.array([x for x in population if vector_key(x) not in before]).reshape(-1, len(xl))
     if len(fresh) == 0:
         return fresh
-    ranks = front_ranks(predict(fresh))
+    ranks = front_ranks(fitted.predict(fresh))
     order = np.argsort(ranks, kind="stable")
     enough = ranks[order] <= max(0, np.sort(ranks)[min(settings.n_infill, len(ranks)) - 1])
     return fresh[order[enough]]
 
 
-def _unseen_random(before: set[str], iteration: int, settings: SearchSettings, xl: np.ndarray, xu: np.ndarray,
-                   canonical: Callable[[np.ndarray], np.ndarray], k: int) -> np.ndarray:
+def _unseen_random(run: _Run, iteration: int, before: set[str], k: int) -> np.ndarray:
     """Up to k random canonical vectors not evaluated before this iteration (few or none in an exhausted space)."""
-    rng = np.random.default_rng(_seed(settings.seed, iteration, "fallback"))
-    draws = unique_rows(canonical(rng.integers(xl, xu + 1, size=(100 * max(k, 1), len(xl)))))
-    return np.array([x for x in draws if vector_key(x) not in before][:k]).reshape(-1, len(xl))
+    rng = np.random.default_rng(run.seed(iteration, "fallback"))
+    draws = unique_rows(run.canonical(rng.integers(run.xl, run.xu + 1, size=(100 * max(k, 1), len(run.xl)))))
+    return np.array([x for x in draws if vector_key(x) not in before][:k]).reshape(-1, len(run.xl))
 
 
-def _prescreen(candidates: np.ndarray, settings: SearchSettings, models: dict[int, BaseEstimator],
-               X_fit: np.ndarray, F_fit: np.ndarray, ref: np.ndarray,
-               predict: Callable[[np.ndarray], np.ndarray], k: int, iteration: int) -> np.ndarray:
+def _prescreen(run: _Run, iteration: int, fitted: _Fitted, candidates: np.ndarray, k: int,
+               ref: np.ndarray) -> np.ndarray:
     """Level 2: the k candidates the chosen selector picks."""
     if len(candidates) == 0 or k <= 0:
         return candidates[:0]
-    predicted = predict(candidates)
+    settings = run.settings
+    predicted = fitted.predict(candidates)
     spread = None
     if settings.prescreen == "optimistic":
         spread = np.zeros_like(predicted)
-        for j, model in models.items():
+        for j, model in fitted.models.items():
             base = getattr(model, "best_estimator_", model)
-            ensemble = Ensemble(base, random_state=_seed(settings.seed, iteration, "ensemble", j))
+            ensemble = Ensemble(base, random_state=run.seed(iteration, "ensemble", j))
             with _expected_fit_warnings_silenced():
-                spread[:, j] = ensemble.fit(X_fit, F_fit[:, j]).predict(candidates, return_std=True)[1]
-    n_obj = F_fit.shape[1]
-    picked = PRESCREENERS[settings.prescreen](predicted, spread, F_fit[non_dominated(F_fit)], k, ref,
+                spread[:, j] = ensemble.fit(fitted.X, fitted.F[:, j]).predict(candidates, return_std=True)[1]
+    n_obj = fitted.F.shape[1]
+    picked = PRESCREENERS[settings.prescreen](predicted, spread, fitted.F[non_dominated(fitted.F)], k, ref,
                                               settings.cheap_objective % n_obj, settings.accuracy_objective % n_obj)
     return candidates[picked]
 

@@ -28,7 +28,6 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from moseg.candidates import CandidateEvaluator, EvaluationData, autocast
 from moseg.config import ConfigError, dump_yaml, from_dict, to_dict
 from moseg.csvlog import CsvLog
 from moseg.data import TrainTransform, build_dataset, data_protocol
@@ -36,6 +35,7 @@ from moseg.data.balance import median_frequency_weights
 from moseg.data.loader import train_loader
 from moseg.devices import resolve_device, usable_cores
 from moseg.provenance import device_info, versions
+from moseg.scoring import EvaluationData, autocast, clock
 from moseg.space import Arch, SearchSpace
 from moseg.supernet import Supernet
 from moseg.train.checkpoint import load_checkpoint, restore_rng, save_checkpoint
@@ -390,11 +390,10 @@ class Trainer:
             scores = self.evaluation.evaluate_network(self.net, recalibrate=False)
             results["model"] = {**scores, "seconds": time.perf_counter() - start}
         else:
-            evaluator = CandidateEvaluator(self.net, self.evaluation)
             for name, arch in (("max", self.max_arch), ("min", self.min_arch)):
-                score = evaluator.score(arch)
-                results[name] = {"miou": score.miou, "pixel_acc": score.pixel_acc,
-                                 "per_class_iou": score.per_class_iou, "seconds": score.seconds}
+                start = clock(self.evaluation.device)
+                scores = self.evaluation.evaluate_network(self.net.extract(arch))
+                results[name] = {**scores, "seconds": clock(self.evaluation.device) - start}
         if self.process.is_main:
             for name, r in results.items():
                 self.eval_log.append({

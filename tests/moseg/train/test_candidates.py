@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from moseg.candidates import CandidateEvaluator, EvaluationData, calibration_subset
+from moseg.candidates import CandidateEvaluator
 from moseg.data import SyntheticScenes
 from moseg.evaluate import evaluate, recalibrate_bn
+from moseg.scoring import EvaluationData, calibration_subset
 from moseg.train import train
 
 
