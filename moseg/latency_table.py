@@ -1,10 +1,11 @@
 """Per-part latency lookup tables: time each distinct part of a network in isolation, predict by summing.
 
-A network of the space is a sequence of parts: the stem, every block (at its branch's resolution and width),
-each lower branch's stride-2 transition and its fusion projection (with the upsampling to 1/8), and the head
-(with or without the final upsampling). A part's key names its kind, configuration and input shape, so equal
-parts of different networks share one measurement. `LatencyTable` times every part it has not seen, under one
-protocol, and appends it to a CSV; a network's table latency is the sum of its parts. What the sum misses
+A network of the space is a sequence of parts (`moseg.space.topology.network_parts`): the stem, every block
+(at its branch's resolution and width), each lower branch's stride-2 transition and its fusion projection (with
+the upsampling to 1/8), and the head (with or without the final upsampling). A part's key names its kind,
+configuration and input shape, so equal parts of different networks share one measurement. `LatencyTable` times
+every part it has not seen, under one protocol, and appends it to a CSV; a network's table latency is the sum of
+its parts. What the sum misses
 (the additions of the fusions, caching between parts, launch overhead) is a fixed cost and an interaction
 that a calibrated model learns: see `surrogates.BaselineResidualModel` and `table_features`.
 """
@@ -13,9 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -27,25 +26,12 @@ from moseg.csvlog import CsvLog
 from moseg.latency import check_settings, measure_latency
 from moseg.provenance import device_info
 from moseg.space import SearchSpace
-from moseg.space.arch import Arch, Block, Branch, ConvBlock
+from moseg.space.arch import Arch, Branch
+from moseg.space.topology import Part, network_parts
 from moseg.supernet import Supernet
 from moseg.supernet.network import SegmentationNetwork, upsample
 
 COLUMNS = ["key", "protocol_id", "median_ms", "p90_ms", "repeats", "status", "error", "protocol"]
-
-
-@dataclass(frozen=True)
-class Part:
-    """One separately timed piece of a network: its kind, configuration and (channels, height, width) input."""
-
-    kind: str
-    config: str
-    input_shape: tuple[int, int, int]
-
-    @property
-    def key(self) -> str:
-        c, h, w = self.input_shape
-        return f"{self.kind} {self.config} @ {c}x{h}x{w}"
 
 
 class FusionPart(nn.Module):
@@ -70,53 +56,25 @@ class HeadPart(nn.Module):
         return self.head(x, self.size)
 
 
-def _block_config(block: Block) -> str:
-    if isinstance(block, ConvBlock):
-        return f"conv k{block.kernel} d{block.dilation} e{block.expand}"
-    return f"attention h{block.heads} hd{block.head_dim} kv{block.kv_pool} e{block.expand}"
-
-
-def _halved(size: tuple[int, int]) -> tuple[int, int]:
-    """Spatial size after a stride-2 3x3 convolution with padding 1."""
-    return math.ceil(size[0] / 2), math.ceil(size[1] / 2)
-
-
-def _walk(arch: Arch, num_classes: int, resolution: tuple[int, int], final_upsample: bool,
-          net: SegmentationNetwork | None) -> Iterator[tuple[Part, nn.Module | None]]:
-    """The parts of `arch` in execution order, each with its module from `net` (None when `net` is None)."""
-    def module(build: Callable[[SegmentationNetwork], nn.Module]) -> nn.Module | None:
-        return None if net is None else build(net)
-
-    hr = arch.branches[0]
-    hr_size = _halved(_halved(_halved(resolution)))
-    yield Part("stem", f"{arch.stem_width}->{hr.width}", (3, *resolution)), module(lambda n: n.stem)
-    for k, block in enumerate(hr.blocks):
-        yield Part("block", _block_config(block), (hr.width, *hr_size)), module(lambda n, k=k: n.hr.blocks[k])
-    in_width, in_size = hr.width, hr_size
-    for i, branch in enumerate(arch.branches[1:]):
-        size = _halved(in_size)
-        yield (Part("transition", f"{in_width}->{branch.width}", (in_width, *in_size)),
-               module(lambda n, i=i: n.lower[i].transition))
-        for k, block in enumerate(branch.blocks):
-            yield (Part("block", _block_config(block), (branch.width, *size)),
-                   module(lambda n, i=i, k=k: n.lower[i].blocks[k]))
-        yield (Part("fuse", f"{branch.width}->{hr.width} up {hr_size[0]}x{hr_size[1]}", (branch.width, *size)),
-               module(lambda n, i=i: FusionPart(n.lower[i].fuse, hr_size)))
-        in_width, in_size = branch.width, size
-    out = f" up {resolution[0]}x{resolution[1]}" if final_upsample else ""
-    yield (Part("head", f"{hr.width}->{arch.head_width}->{num_classes}{out}", (hr.width, *hr_size)),
-           module(lambda n: HeadPart(n.head, resolution if final_upsample else None)))
-
-
-def network_parts(arch: Arch, num_classes: int, resolution: tuple[int, int], final_upsample: bool = True) -> list[Part]:
-    """The parts whose table latencies add up to `arch`'s latency at input `resolution` (height, width)."""
-    return [part for part, _ in _walk(arch, num_classes, resolution, final_upsample, None)]
+def part_module(net: SegmentationNetwork, part: Part) -> nn.Module:
+    """The module of `net` (the network extracted for the part's arch) that runs `part`, alone."""
+    if part.kind == "stem":
+        return net.stem
+    if part.kind == "head":
+        return HeadPart(net.head, part.upsampled_to)
+    branch = net.hr if part.branch == 0 else net.lower[part.branch - 1]
+    if part.kind == "block":
+        return branch.blocks[part.index]
+    if part.kind == "transition":
+        return branch.transition
+    assert part.kind == "fuse", part.kind
+    return FusionPart(branch.fuse, part.upsampled_to)
 
 
 def part_modules(net: SegmentationNetwork, arch: Arch, num_classes: int, resolution: tuple[int, int],
                  final_upsample: bool = True) -> list[tuple[Part, nn.Module]]:
     """`network_parts` with the module of each part, taken from `net` (the network extracted for `arch`)."""
-    return list(_walk(arch, num_classes, resolution, final_upsample, net))
+    return [(part, part_module(net, part)) for part in network_parts(arch, num_classes, resolution, final_upsample)]
 
 
 def covering_archs(space: SearchSpace) -> list[Arch]:

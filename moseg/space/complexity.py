@@ -2,26 +2,21 @@
 
 FLOPs follow the convention of most real-time segmentation papers: one multiply-accumulate counts as one
 FLOP, over convolutions and the two attention matrix products; BatchNorm (foldable into the convolution),
-activations, pooling, additions and bilinear upsampling are not counted. The network these formulas describe
-is `moseg.supernet.network.SegmentationNetwork`; tests compare the two on extracted networks.
+activations, pooling, additions and bilinear upsampling are not counted. The parts counted are those of
+`moseg.space.topology.network_parts`, the one enumeration of the network (`moseg.supernet.network` runs it);
+tests compare the counts with the extracted networks.
 """
 
 from __future__ import annotations
 
 from moseg.space.arch import Arch, AttentionBlock, Block, ConvBlock
-
-STEM_LAYERS = 3  # three stride-2 3x3 convolutions take the input to 1/8
+from moseg.space.topology import STEM_LAYERS, Part, halved, network_parts
 
 
 def _conv(cin: int, cout: int, k: int, pixels: int, groups: int = 1, bn: bool = True, bias: bool = False):
     """(params, MACs) of a k x k convolution producing `pixels` output positions, plus its BatchNorm."""
     params = cout * (cin // groups) * k * k + (2 * cout if bn else 0) + (cout if bias else 0)
     return params, pixels * cout * (cin // groups) * k * k
-
-
-def _downsample(size: tuple[int, int]) -> tuple[int, int]:
-    """Output size of a stride-2, padding-1 3x3 convolution."""
-    return (size[0] + 1) // 2, (size[1] + 1) // 2
 
 
 def _block(block: Block, width: int, size: tuple[int, int]) -> tuple[int, int]:
@@ -54,34 +49,34 @@ def _inverted_residual(width: int, expand: int, kernel: int, pixels: int) -> tup
     return sum(p for p, _ in parts), sum(m for _, m in parts)
 
 
+def part_cost(part: Part) -> tuple[int, int]:
+    """(params, MACs) of one part of the network."""
+    _, h, w = part.input_shape
+    if part.kind == "block":
+        return _block(part.block, part.widths[0], (h, w))
+    if part.kind == "stem":
+        stem_width, out_width = part.widths
+        size, cin, params, macs = (h, w), 3, 0, 0
+        for cout in [stem_width] * (STEM_LAYERS - 1) + [out_width]:
+            size = halved(size)
+            cost = _conv(cin, cout, 3, size[0] * size[1])
+            params, macs, cin = params + cost[0], macs + cost[1], cout
+        return params, macs
+    if part.kind == "transition":
+        out = halved((h, w))
+        return _conv(part.widths[0], part.widths[1], 3, out[0] * out[1])
+    if part.kind == "fuse":  # the projection, before upsampling
+        return _conv(part.widths[0], part.widths[1], 1, h * w)
+    assert part.kind == "head", part.kind
+    in_width, head_width, num_classes = part.widths
+    conv, classifier = _conv(in_width, head_width, 3, h * w), _conv(head_width, num_classes, 1, h * w, bn=False,
+                                                                     bias=True)
+    return conv[0] + classifier[0], conv[1] + classifier[1]
+
+
 def _count(arch: Arch, num_classes: int, input_size: tuple[int, int]) -> tuple[int, int]:
-    total_params = total_macs = 0
-
-    def add(cost: tuple[int, int]) -> None:
-        nonlocal total_params, total_macs
-        total_params += cost[0]
-        total_macs += cost[1]
-
-    size, cin = input_size, 3
-    widths = [arch.stem_width] * (STEM_LAYERS - 1) + [arch.branches[0].width]
-    for cout in widths:
-        size = _downsample(size)
-        add(_conv(cin, cout, 3, size[0] * size[1]))
-        cin = cout
-    hr_size, hr_width = size, cin
-    for block in arch.branches[0].blocks:
-        add(_block(block, hr_width, hr_size))
-    for branch in arch.branches[1:]:
-        size = _downsample(size)
-        add(_conv(cin, branch.width, 3, size[0] * size[1]))
-        for block in branch.blocks:
-            add(_block(block, branch.width, size))
-        add(_conv(branch.width, hr_width, 1, size[0] * size[1]))  # fusion projection, before upsampling
-        cin = branch.width
-    hr_pixels = hr_size[0] * hr_size[1]
-    add(_conv(hr_width, arch.head_width, 3, hr_pixels))
-    add(_conv(arch.head_width, num_classes, 1, hr_pixels, bn=False, bias=True))
-    return total_params, total_macs
+    costs = [part_cost(part) for part in network_parts(arch, num_classes, input_size)]
+    return sum(p for p, _ in costs), sum(m for _, m in costs)
 
 
 def count_params(arch: Arch, num_classes: int) -> int:
