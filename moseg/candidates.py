@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from moseg.config import from_dict
 from moseg.data import build_dataset
@@ -48,12 +49,13 @@ class CandidateEvaluator:
     def __init__(self, supernet: Supernet, data: EvaluationData) -> None:
         self.supernet, self.data = supernet, data
 
-    def score(self, arch: ArchLike) -> CandidateScore:
-        """Extract `arch` (an Arch or a gene vector), recalibrate its BN, evaluate it."""
+    def score(self, arch: ArchLike, network: nn.Module | None = None) -> CandidateScore:
+        """Extract `arch` (an Arch or a gene vector), recalibrate its BN, evaluate it. `network`: the sub-network
+        already extracted for `arch` (its BatchNorm statistics are recalibrated in place)."""
         start = clock(self.data.device)
         if not isinstance(arch, Arch):
             arch = self.supernet.space.decode(arch)
-        net = self.supernet.extract(arch)
+        net = self.supernet.extract(arch) if network is None else network
         extracted = clock(self.data.device)
         result = self.data.evaluate_network(net)
         return CandidateScore(arch, result["miou"], result["pixel_acc"], result["per_class_iou"],

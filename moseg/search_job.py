@@ -26,6 +26,9 @@ from moseg.train.config import TEST_SPLIT
 from surrogates.registry import SURROGATES
 
 if TYPE_CHECKING:
+    from torch import nn
+
+    from moseg.space import Arch
     from moseg.supernet import Supernet
 
 
@@ -83,14 +86,15 @@ def search_supernet(config: SearchJobConfig) -> SearchResult:
     device = resolve_device(config.device)
     evaluator = CandidateEvaluator.from_checkpoint(config.checkpoint, device=device, root=config.data_root,
                                                    split=config.split)
-    space = evaluator.supernet.space
-    latency, exact = _latency_objective(config, evaluator.supernet)
+    space, supernet = evaluator.supernet.space, evaluator.supernet
+    latency, exact = _latency_objective(config, supernet)
 
     def evaluate(X: np.ndarray) -> np.ndarray:
         rows = []
         for x in X:
-            score = evaluator.score(x)
-            rows.append([1.0 - score.miou, float(latency(x[None, :])[0])])
+            arch = space.decode(x)  # once per true evaluation: scoring and latency share it and its network
+            network = supernet.extract(arch)
+            rows.append([1.0 - evaluator.score(arch, network).miou, latency(arch, network)])
         return np.array(rows)
 
     out = Path(config.out_dir)
@@ -100,19 +104,23 @@ def search_supernet(config: SearchJobConfig) -> SearchResult:
     return run_search(evaluate, xl, xu, config.budget, seed=config.seed, out_dir=out, n_doe=config.n_doe,
                       n_infill=config.n_infill, prescreen=config.prescreen, surrogate=config.surrogate,
                       canonicalize=lambda X: np.stack([space.canonical(x) for x in X]),
-                      exact_objectives={1: latency} if exact else None, cheap_objective=1, accuracy_objective=0,
-                      pop_size=config.pop_size, n_gen=config.n_gen, progress=True)
+                      exact_objectives={1: exact} if exact else None, cheap_objective=1,
+                      accuracy_objective=0, pop_size=config.pop_size, n_gen=config.n_gen, progress=True)
 
 
-def _latency_objective(config: SearchJobConfig, supernet: Supernet) -> tuple[Callable, bool]:
-    """The latency objective as a function of gene rows, and whether it is exact (computed, not predicted).
-    Networks are timed as extracted from `supernet` (weights do not change latency)."""
+def _latency_objective(config: SearchJobConfig, supernet: Supernet) -> tuple[Callable[[Arch, nn.Module], float],
+                                                                            Callable[[np.ndarray], np.ndarray] | None]:
+    """The latency objective of one evaluated network (its arch and its extracted module), and, where latency is
+    computed rather than measured (FLOPs, a part table), the same objective of gene rows, which the search then
+    uses exactly instead of predicting it. Networks are timed as extracted (weights do not change latency)."""
     from moseg.space import count_flops
 
     objective, space, num_classes = config.latency, supernet.space, supernet.num_classes
     if objective.kind == "flops":
-        return (lambda X: np.array([count_flops(space.decode(x), num_classes, objective.resolution) / 1e9
-                                    for x in X]), True)
+        def gflops(arch: Arch) -> float:
+            return count_flops(arch, num_classes, objective.resolution) / 1e9
+
+        return (lambda arch, network: gflops(arch)), (lambda X: np.array([gflops(space.decode(x)) for x in X]))
     if objective.kind == "table":
         from moseg.latency_table import LatencyTable
 
@@ -122,9 +130,5 @@ def _latency_objective(config: SearchJobConfig, supernet: Supernet) -> tuple[Cal
                              batch=objective.batch, threads=objective.threads, min_time_s=objective.min_time_s,
                              final_upsample=objective.final_upsample)
         table.fill_space()  # every part timed once, up front and resumably: the search only looks values up
-        return table.predict, True
-
-    def measured(X: np.ndarray) -> np.ndarray:
-        return np.array([objective.measure(supernet.extract(space.decode(x))).median_ms for x in X])
-
-    return measured, False
+        return (lambda arch, network: float(table.predict([arch])[0])), table.predict
+    return (lambda arch, network: objective.measure(network).median_ms), None

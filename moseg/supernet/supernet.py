@@ -98,5 +98,6 @@ class Supernet(SegmentationNetwork):
         try:
             with torch.no_grad():
                 return super().extract()
-        finally:
-            self.set_active(previous)
+        finally:  # the arch that was active is valid: reconfigure without checking it again
+            self.configure(previous)
+            self.active_arch = previous

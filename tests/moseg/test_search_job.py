@@ -77,3 +77,27 @@ def test_latency_settings_are_checked_before_the_supernet_is_loaded(tmp_path, ca
     args = ["search", f"checkpoint={tmp_path / 'supernet.pt'}", f"out_dir={tmp_path}", "latency.kind=flops", setting]
     assert main(args) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_true_evaluation_decodes_its_vector_once(tmp_path, checkpoint, monkeypatch):
+    """Scoring and timing a candidate share one decoded arch and one extracted network; the arch is checked once,
+    when the supernet activates it (the one more decode and encode: the supernet activating its max arch when it
+    is built). FLOPs and table objectives also decode the candidates the optimiser predicts: those are not true
+    evaluations, so this counts a measured objective."""
+    from moseg.space import SearchSpace
+
+    calls = {"decode": 0, "encode": 0}
+    decode, encode = SearchSpace.decode, SearchSpace.encode
+
+    def counted(name, method):
+        def wrapper(self, *args, **kwargs):
+            calls[name] += 1
+            return method(self, *args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(SearchSpace, "decode", counted("decode", decode))
+    monkeypatch.setattr(SearchSpace, "encode", counted("encode", encode))
+    assert main(["search", f"checkpoint={checkpoint}", f"out_dir={tmp_path}", "latency.kind=measured",
+                 "latency.threads=1", "latency.min_time_s=0", *SEARCH]) == 0
+    evaluations = len(pd.read_csv(tmp_path / "archive.csv"))
+    assert calls == {"decode": evaluations + 1, "encode": evaluations + 1}
