@@ -1,4 +1,5 @@
-"""`moseg search`: the supernet evaluator wired into `moseg.search.run_search` as one `evaluate_fn`.
+"""`moseg search`: the supernet's candidate evaluation wired into `moseg.search.run_search` through an evaluator
+(`evaluator.kind`, serial by default), which is handed whole batches of candidates.
 
 Objectives, both minimised: 1 - mIoU on the search validation split (weights inherited from a trained supernet,
 BatchNorm recalibrated) and latency, which is either analytic GFLOPs (`flops`, exact, computed directly), the sum
@@ -9,6 +10,7 @@ device for every candidate (`measured`, predicted by a surrogate during the sear
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,12 +18,14 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from moseg.config import ConfigError, check, choices, dump_yaml, load_config, non_negative, positive
+from moseg.config import ConfigError, check, choices, dump_yaml, from_dict, load_config, non_negative, positive
 from moseg.devices import device_name, resolve_device
 from moseg.latency import LatencySettings
 from moseg.search import DEFAULT_SURROGATE, PRESCREENERS, SearchResult, run_search
+from moseg.search.evaluators import EVALUATORS, EvaluateFn
 from moseg.search.loop import check_settings
 from moseg.search.vectors import check_bounds
+from moseg.space import SearchSpace
 from moseg.train.config import TEST_SPLIT
 from surrogates.registry import SURROGATES
 
@@ -29,7 +33,6 @@ if TYPE_CHECKING:
     from torch import nn
 
     from moseg.space import Arch
-    from moseg.supernet import Supernet
 
 
 @dataclass
@@ -39,6 +42,14 @@ class LatencyObjective(LatencySettings):
     min_time_s: float = field(default=0.5, metadata=non_negative())
     kind: Literal["flops", "table", "measured"] = "flops"
     table: str | None = None  # parts CSV of the `table` kind (default: OUT_DIR/latency_parts.csv)
+
+
+@dataclass
+class EvaluatorSettings:
+    """Which evaluator runs the true evaluations (`moseg.search.evaluators`; a registered name) and its keywords."""
+
+    kind: str = field(default="serial", metadata=choices(EVALUATORS))
+    options: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -57,6 +68,7 @@ class SearchJobConfig:
     pop_size: int = field(default=100, metadata=check(lambda v: v >= 2, ">= 2"))
     n_gen: int = field(default=30, metadata=positive())
     latency: LatencyObjective = field(default_factory=LatencyObjective)
+    evaluator: EvaluatorSettings = field(default_factory=EvaluatorSettings)
 
 
 def load_search_config(path: str | Path | None, overrides: list[str] = ()) -> SearchJobConfig:
@@ -66,8 +78,6 @@ def load_search_config(path: str | Path | None, overrides: list[str] = ()) -> Se
 
 def search_supernet(config: SearchJobConfig) -> SearchResult:
     """Run (or resume) the search the config describes; writes search.yaml beside the search outputs."""
-    from moseg.candidates import CandidateEvaluator
-
     if Path(config.checkpoint).is_dir():
         raise ConfigError(f"checkpoint = {config.checkpoint!r} is a folder, not a checkpoint file; give the "
                           "checkpoint.pt that moseg train-supernet wrote")
@@ -83,39 +93,61 @@ def search_supernet(config: SearchJobConfig) -> SearchResult:
         config.latency.check()
     except ValueError as err:
         raise ConfigError(f"latency.{err}") from None
-    device = resolve_device(config.device)
-    evaluator = CandidateEvaluator.from_checkpoint(config.checkpoint, device=device, root=config.data_root,
-                                                   split=config.split)
-    space, supernet = evaluator.supernet.space, evaluator.supernet
-    latency, exact = _latency_objective(config, supernet)
-
-    def evaluate(X: np.ndarray) -> np.ndarray:
-        rows = []
-        for x in X:
-            arch = space.decode(x)  # once per true evaluation: scoring and latency share it and its network
-            network = supernet.extract(arch)
-            rows.append([1.0 - evaluator.score(arch, network).miou, latency(arch, network)])
-        return np.array(rows)
-
+    space, num_classes = supernet_space(config.checkpoint)
+    _, exact = _latency_objective(config, space, num_classes, fill_table=True)
+    evaluator = EVALUATORS[config.evaluator.kind](functools.partial(candidate_evaluation, config),
+                                                  **config.evaluator.options)
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "search.yaml").write_text(dump_yaml(config))
     xl, xu = check_bounds(space.xl, space.xu)
-    return run_search(evaluate, xl, xu, config.budget, seed=config.seed, out_dir=out, n_doe=config.n_doe,
+    return run_search(evaluator, xl, xu, config.budget, seed=config.seed, out_dir=out, n_doe=config.n_doe,
                       n_infill=config.n_infill, prescreen=config.prescreen, surrogate=config.surrogate,
                       canonicalize=lambda X: np.stack([space.canonical(x) for x in X]),
                       exact_objectives={1: exact} if exact else None, cheap_objective=1,
                       accuracy_objective=0, pop_size=config.pop_size, n_gen=config.n_gen, progress=True)
 
 
-def _latency_objective(config: SearchJobConfig, supernet: Supernet) -> tuple[Callable[[Arch, nn.Module], float],
-                                                                            Callable[[np.ndarray], np.ndarray] | None]:
+def supernet_space(checkpoint: str | Path) -> tuple[SearchSpace, int]:
+    """The search space and number of classes of the supernet a `moseg train-supernet` checkpoint holds."""
+    from moseg.train.checkpoint import load_checkpoint
+    from moseg.train.config import TrainConfig
+
+    state = load_checkpoint(checkpoint)
+    return SearchSpace(**from_dict(TrainConfig, state["config"]).model.space), state["num_classes"]
+
+
+def candidate_evaluation(config: SearchJobConfig) -> EvaluateFn:
+    """The true evaluation of the job's candidates, built where it runs (an evaluator's worker calls this through
+    a picklable `functools.partial`): the supernet and its evaluation data loaded once; per candidate one decode
+    and one extracted network, scored (1 - mIoU) and costed (the latency objective)."""
+    from moseg.candidates import CandidateEvaluator
+
+    evaluator = CandidateEvaluator.from_checkpoint(config.checkpoint, device=resolve_device(config.device),
+                                                   root=config.data_root, split=config.split)
+    supernet = evaluator.supernet
+    latency, _ = _latency_objective(config, supernet.space, supernet.num_classes, fill_table=False)
+
+    def evaluate(X: np.ndarray) -> np.ndarray:
+        rows = []
+        for x in X:
+            arch = supernet.space.decode(x)  # once per true evaluation: scoring and latency share it and its net
+            network = supernet.extract(arch)
+            rows.append([1.0 - evaluator.score(arch, network).miou, latency(arch, network)])
+        return np.array(rows)
+
+    return evaluate
+
+
+def _latency_objective(config: SearchJobConfig, space: SearchSpace, num_classes: int, fill_table: bool
+                       ) -> tuple[Callable[[Arch, nn.Module], float], Callable[[np.ndarray], np.ndarray] | None]:
     """The latency objective of one evaluated network (its arch and its extracted module), and, where latency is
     computed rather than measured (FLOPs, a part table), the same objective of gene rows, which the search then
-    uses exactly instead of predicting it. Networks are timed as extracted (weights do not change latency)."""
+    uses exactly instead of predicting it. Networks are timed as extracted (weights do not change latency).
+    `fill_table`: time the parts the table lacks first (the search's driver does, before any evaluation)."""
     from moseg.space import count_flops
 
-    objective, space, num_classes = config.latency, supernet.space, supernet.num_classes
+    objective = config.latency
     if objective.kind == "flops":
         def gflops(arch: Arch) -> float:
             return count_flops(arch, num_classes, objective.resolution) / 1e9
@@ -129,6 +161,7 @@ def _latency_objective(config: SearchJobConfig, supernet: Supernet) -> tuple[Cal
                              device=objective.device, dtype=objective.dtype, mode=objective.mode,
                              batch=objective.batch, threads=objective.threads, min_time_s=objective.min_time_s,
                              final_upsample=objective.final_upsample)
-        table.fill_space()  # every part timed once, up front and resumably: the search only looks values up
+        if fill_table:
+            table.fill_space()  # every part timed once, up front and resumably: the search only looks values up
         return (lambda arch, network: float(table.predict([arch])[0])), table.predict
     return (lambda arch, network: objective.measure(network).median_ms), None

@@ -35,16 +35,17 @@ class Registry(MutableMapping[str, T], Generic[T]):
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
+        self._a_kind = f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind}"
         self._entries: dict[str, T] = {}
 
     def register(self, name: str) -> Callable[[T], T]:
         """Decorator that registers a plug-in under `name`; a name already taken is a ValueError."""
         if not isinstance(name, str) or not name:
-            raise ValueError(f"a {self.kind} is registered under a non-empty string, got {name!r}")
+            raise ValueError(f"{self._a_kind} is registered under a non-empty string, got {name!r}")
 
         def add(entry: T) -> T:
             if name in self._entries:
-                raise ValueError(f"a {self.kind} named {name!r} is already registered ({self._entries[name]!r}).")
+                raise ValueError(f"{self._a_kind} named {name!r} is already registered ({self._entries[name]!r}).")
             self._entries[name] = entry
             return entry
 

@@ -1,23 +1,25 @@
 """Every true evaluation of a search, appended and flushed to `archive.csv` as it happens.
 
 A row holds the evaluation number, the search iteration that proposed the candidate, its integer vector, its
-objectives (JSON list; empty when it failed), the status (`ok` or `failed`), the error and the seconds it took.
+objectives (JSON list; empty when it failed), the status (`ok` or `failed`), the error, the seconds it took and
+its slot: its position in the batch its iteration handed to the evaluator (empty in archives written before
+slots, and for the baselines). Results may arrive in any order; surrogates are fitted on the rows ordered by
+iteration and slot, so the search does not depend on that order.
 A rerun of the same search reads the file back and evaluates nothing twice, failed candidates included.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from moseg.csvlog import CsvLog, parse_vectors, vector_key
+from moseg.search.evaluators import EvaluateFn, Evaluator, Outcome, timed_outcome
 
-COLUMNS = ["eval", "iteration", "x", "f", "status", "error", "seconds"]
-EvaluateFn = Callable[[np.ndarray], np.ndarray]  # candidates (one per row) -> objectives (one row each)
+COLUMNS = ["eval", "iteration", "x", "f", "status", "error", "seconds", "slot"]
 
 
 class Archive:
@@ -53,6 +55,8 @@ class Archive:
                 raise ValueError("expected 'ok' with objectives or 'failed' without")
             column = "seconds"
             parsed.update(status=row["status"], error=row["error"], seconds=float(row["seconds"]))
+            column = "slot"
+            parsed["slot"] = int(row["slot"]) if row["slot"] else None
         except (ValueError, TypeError) as err:
             raise ValueError(f"{self.path}, line {line}, column {column!r} = {row.get(column)!r}: {err}; the row is "
                              "damaged: repair or delete it to go on") from None
@@ -99,22 +103,50 @@ class Archive:
         rows = self._evaluated_before(before_iteration)
         return np.array([r["f"] for r in rows], dtype=float).reshape(len(rows), self.n_obj or 0)
 
+    def fit_data(self, before_iteration: int) -> tuple[np.ndarray, np.ndarray]:
+        """`X` and `F` of the iterations before `before_iteration` in batch order (by iteration, then slot; rows
+        without a slot by evaluation number), so that what is fitted on them does not depend on the order in
+        which results arrived. A serial search's results arrive in that order."""
+        rows = sorted(self._evaluated_before(before_iteration),
+                      key=lambda r: (r["iteration"], r["eval"] if r["slot"] is None else r["slot"]))
+        return (parse_vectors([r["x"] for r in rows]),
+                np.array([r["f"] for r in rows], dtype=float).reshape(len(rows), self.n_obj or 0))
+
     def _evaluated_before(self, iteration: int | None) -> list[dict]:
         return [r for r in self.evaluated() if iteration is None or r["iteration"] < iteration]
 
     def evaluate(self, x: np.ndarray, iteration: int, evaluate_fn: EvaluateFn) -> dict:
         """Evaluate one vector with `evaluate_fn`, append the row (failed or not) and return it."""
-        started = time.perf_counter()
+        return self.record(x, iteration, timed_outcome(0, evaluate_fn, x))
+
+    def evaluate_batch(self, X: np.ndarray, iteration: int, evaluator: Evaluator, slots: list[int],
+                       after_each: Callable[[dict], None] = lambda row: None) -> list[dict]:
+        """Hand the vectors of X (none of them in the archive yet; `slots`: their positions in the iteration's
+        batch) to `evaluator` as one batch and append each result as it arrives, calling `after_each(row)`;
+        returns the rows in arrival order."""
+        rows = []
+        for outcome in evaluator.evaluate(X):
+            rows.append(self.record(X[outcome.index], iteration, outcome, slots[outcome.index]))
+            after_each(rows[-1])
+        return rows
+
+    def record(self, x: np.ndarray, iteration: int, outcome: Outcome, slot: int | None = None) -> dict:
+        """Append the row of one evaluation's outcome (failed if it raised or its objectives are not finite) and
+        return it; objectives of the wrong shape or kind are an ObjectiveShapeError (a bug of the evaluation)."""
         row = {"eval": len(self.rows), "iteration": iteration, "x": vector_key(x), "f": None, "status": "ok",
-               "error": ""}
-        try:
-            row["f"] = self._checked(evaluate_fn(np.asarray(x, dtype=np.int64)[None, :]))
-        except ObjectiveShapeError:
-            raise
-        except Exception as err:  # noqa: BLE001 - any failure of a user's evaluate_fn is recorded, not raised
-            row.update(status="failed", error=f"{type(err).__name__}: {err}"[:500])
-        row["seconds"] = time.perf_counter() - started
-        self.log.append({**row, "f": "" if row["f"] is None else json.dumps(row["f"])})
+               "error": "", "seconds": outcome.seconds, "slot": slot}
+        error = outcome.error
+        if error is None:
+            try:
+                row["f"] = self._checked(outcome.objectives)
+            except ObjectiveShapeError:
+                raise
+            except ValueError as err:
+                error = err
+        if error is not None:
+            row.update(status="failed", error=f"{type(error).__name__}: {error}"[:500])
+        self.log.append({**row, "f": "" if row["f"] is None else json.dumps(row["f"]),
+                         "slot": "" if slot is None else slot})
         self.rows.append(row)
         self.by_key[row["x"]] = row
         return row

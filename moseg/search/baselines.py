@@ -23,8 +23,9 @@ from pymoo.operators.repair.rounding import RoundingRepair
 from pymoo.termination.max_eval import MaximumFunctionCallTermination
 
 from moseg.csvlog import vector_key
-from moseg.search.archive import Archive, EvaluateFn
+from moseg.search.archive import Archive
 from moseg.search.doe import design_of_experiments
+from moseg.search.evaluators import EvaluateFn
 from moseg.search.outputs import SearchResult, search_result, write_front, write_or_check_config
 from moseg.search.vectors import canonicalizer, check_bounds, check_integer, unique_rows
 

@@ -29,8 +29,9 @@ from sklearn.exceptions import ConvergenceWarning
 from tqdm import tqdm
 
 from moseg.csvlog import CsvLog, parse_vectors, vector_key
-from moseg.search.archive import Archive, EvaluateFn
+from moseg.search.archive import Archive
 from moseg.search.doe import design_of_experiments
+from moseg.search.evaluators import EvaluateFn, Evaluator, as_evaluator
 from moseg.search.indicators import front_ranks, hypervolume, non_dominated
 from moseg.search.outputs import (
     PREDICTION_COLUMNS,
@@ -82,7 +83,7 @@ class PredictedProblem(Problem):
         out["F"] = self.predict(np.round(X).astype(np.int64))
 
 
-def run_search(evaluate_fn: EvaluateFn, xl: np.ndarray, xu: np.ndarray, budget: int, *, seed: int,
+def run_search(evaluate_fn: EvaluateFn | Evaluator, xl: np.ndarray, xu: np.ndarray, budget: int, *, seed: int,
                out_dir: str | Path, n_doe: int | None = None, n_infill: int = 8, prescreen: str = "spacing",
                surrogate: str = DEFAULT_SURROGATE, canonicalize: Callable[[np.ndarray], np.ndarray] | None = None,
                exact_objectives: Mapping[int, EvaluateFn] | None = None, cheap_objective: int = -1,
@@ -90,7 +91,9 @@ def run_search(evaluate_fn: EvaluateFn, xl: np.ndarray, xu: np.ndarray, budget: 
                ref_point: np.ndarray | None = None, log: Callable[[str], None] | None = print,
                progress: bool = False) -> SearchResult:
     """Minimise the objectives `evaluate_fn(X) -> F` over integer vectors xl <= x <= xu with `budget` true
-    evaluations; resumes from `out_dir` when it holds an earlier run of the same search.
+    evaluations; resumes from `out_dir` when it holds an earlier run of the same search. `evaluate_fn` may be a
+    `moseg.search.evaluators.Evaluator`, which is handed whole batches (the design, each in-fill) and whose results
+    are recorded as they arrive, in any order.
 
     `n_doe` (default: `default_n_doe(budget)`) random designs are evaluated before the first
     surrogate is fitted; it must leave part of the budget to the surrogate and give the surrogate the rows it
@@ -120,23 +123,20 @@ def run_search(evaluate_fn: EvaluateFn, xl: np.ndarray, xu: np.ndarray, budget: 
                dynamic_ncols=True)
     say = (bar.write if progress else log) if log else (lambda message: None)
 
-    def evaluate_counted(X: np.ndarray) -> np.ndarray:
-        try:
-            return evaluate_fn(X)
-        finally:
-            bar.update(len(X))
-
-    run = _Run(settings, xl, xu, canonical, exact_objectives or {}, archive, evaluate_counted)
+    evaluator = as_evaluator(evaluate_fn)
+    run = _Run(settings, xl, xu, canonical, exact_objectives or {}, archive, evaluator, lambda row: bar.update(1))
     try:
         return _search(run, doe, ref_point, out, say, bar, min_rows)
     finally:
         bar.close()
+        evaluator.close()
 
 
 @dataclass(frozen=True)
 class _Run:
     """What every step of one search shares: its settings, the bounds and canonical form of its vectors, the
-    objectives computed exactly instead of predicted, the archive, and the true evaluation (which counts)."""
+    objectives computed exactly instead of predicted, the archive, the evaluator of true evaluations and what to
+    do after each (the progress bar)."""
 
     settings: SearchSettings
     xl: np.ndarray
@@ -144,10 +144,24 @@ class _Run:
     canonical: Callable[[np.ndarray], np.ndarray]
     exact: Mapping[int, EvaluateFn]
     archive: Archive
-    evaluate: EvaluateFn
+    evaluator: Evaluator
+    after_each: Callable[[dict], None]
 
     def seed(self, iteration: int, purpose: int | str, *index: int) -> int:
         return _seed(self.settings.seed, iteration, purpose, *index)
+
+    def evaluate(self, candidates: np.ndarray, iteration: int,
+                 after_each: Callable[[dict], None] = lambda row: None) -> None:
+        """True evaluations of the candidates not in the archive yet, as one batch, as many as the budget has
+        room for (in the order given), each recorded as it arrives with its position among `candidates`."""
+        room = self.settings.budget - len(self.archive.rows)
+        slots = [i for i, x in enumerate(candidates) if x not in self.archive][: max(room, 0)]
+        if slots:
+            def each(row: dict) -> None:
+                self.after_each(row)
+                after_each(row)
+
+            self.archive.evaluate_batch(candidates[slots], iteration, self.evaluator, slots, each)
 
 
 @dataclass(frozen=True)
@@ -165,12 +179,7 @@ def _search(run: _Run, doe: np.ndarray, ref_point: np.ndarray | None, out: Path,
             bar: tqdm, min_rows: int) -> SearchResult:
     """The design of experiments, then the iterations, until the budget is spent (see `run_search`)."""
     archive, settings, budget = run.archive, run.settings, run.settings.budget
-    for x in doe:
-        if len(archive.rows) >= budget:
-            break
-        if x not in archive:
-            archive.evaluate(x, 0, run.evaluate)
-            _check_objective_columns(archive, settings)
+    run.evaluate(doe, 0, lambda row: _check_objective_columns(archive, settings))
     _check_objective_columns(archive, settings)  # a resumed run: the archive's objectives
     _check_design_succeeded(archive, len(doe), settings, min_rows)
     ref = hypervolume_reference(archive, ref_point)
@@ -220,11 +229,7 @@ def _iterate(run: _Run, iteration: int, ref: np.ndarray) -> tuple[dict, list[dic
     search_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
-    for x in chosen:
-        if len(archive.rows) >= settings.budget:
-            break
-        if x not in archive:
-            archive.evaluate(x, iteration, run.evaluate)
+    run.evaluate(chosen, iteration)
     eval_seconds = time.perf_counter() - started
     names = {j: getattr(model, "chosen_", settings.surrogate) for j, model in fitted.models.items()}
     surrogates = " ".join(f"f{j}={name}" for j, name in names.items())
@@ -236,7 +241,7 @@ def _iterate(run: _Run, iteration: int, ref: np.ndarray) -> tuple[dict, list[dic
 
 def _fit(run: _Run, iteration: int) -> _Fitted:
     """One surrogate per objective that is not computed exactly, fitted on the rows of earlier iterations."""
-    X_fit, F_fit = run.archive.X(iteration), run.archive.F(iteration)
+    X_fit, F_fit = run.archive.fit_data(iteration)
     with _expected_fit_warnings_silenced():
         models = {j: clone_with_seed(make_surrogate(run.settings.surrogate), run.seed(iteration, j))
                   .fit(X_fit, F_fit[:, j]) for j in range(F_fit.shape[1]) if j not in run.exact}

@@ -5,6 +5,7 @@ file would be."""
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
 
@@ -22,6 +23,7 @@ from moseg.core.registry import Registry, UnknownNameError
 from moseg.data import DATASETS, EvalTransform, register_dataset
 from moseg.latency import LATENCY_BACKENDS, LatencyBackend, register_latency_backend
 from moseg.search import PRESCREENERS
+from moseg.search.evaluators import EVALUATORS, Evaluator, register_evaluator, timed_outcome
 from moseg.search_job import load_search_config
 from moseg.train import load_train_config, train
 from moseg.zoo import BASELINES, register_baseline
@@ -37,7 +39,7 @@ TINY_SPACE = {"stem_widths": [8], "branch_widths": [[16, 24], [24, 32]], "head_w
 @pytest.fixture(autouse=True)
 def registries_restored():
     """Each test's plug-ins are removed after it, so the registries hold the built-in ones for the other tests."""
-    registries = [DATASETS, BASELINES, SURROGATES, PRESCREENERS, LATENCY_BACKENDS]
+    registries = [DATASETS, BASELINES, SURROGATES, PRESCREENERS, LATENCY_BACKENDS, EVALUATORS]
     before = [set(registry) for registry in registries]
     yield
     for registry, names in zip(registries, before, strict=True):
@@ -159,6 +161,32 @@ def test_a_surrogate_and_a_prescreener_registered_after_import_run_a_search_thro
     assert len(archive) == 10 and (archive["status"] == "ok").all() and len(chosen) >= 1
     recorded = json.loads((tmp_path / "config.json").read_text())
     assert "nearest_neighbours" in json.dumps(recorded) and "cheapest" in json.dumps(recorded)
+
+
+def test_an_evaluator_registered_after_import_runs_a_search_through_the_cli(tmp_path, checkpoint):
+    @register_evaluator("last_first")
+    class LastFirst(Evaluator):
+        """Builds its evaluation from a pickled copy of the job's factory, as a worker in another process
+        would, and returns each batch's results last candidate first."""
+
+        def __init__(self, make_evaluate, chunk: int = 1):
+            self.make_evaluate, self.chunk, self.batches = pickle.loads(pickle.dumps(make_evaluate)), chunk, []
+
+        def evaluate(self, X):
+            evaluate = self.make_evaluate()
+            self.batches.append(len(X))
+            for index in reversed(range(len(X))):
+                yield timed_outcome(index, evaluate, X[index])
+
+    common = [f"checkpoint={checkpoint}", "surrogate=ridge_onehot", "budget=10", "n_doe=6", "n_infill=2",
+              "pop_size=10", "n_gen=3", "device=cpu", "latency.kind=flops", "latency.resolution=[48, 64]"]
+    assert main(["search", f"out_dir={tmp_path / 'serial'}", *common]) == 0
+    assert main(["search", f"out_dir={tmp_path / 'last_first'}", "evaluator.kind=last_first",
+                 "evaluator.options={chunk: 2}", *common]) == 0
+    contents = [set(pd.read_csv(tmp_path / name / "archive.csv")[["x", "f", "iteration", "slot"]]
+                    .itertuples(index=False)) for name in ("serial", "last_first")]
+    assert contents[0] == contents[1] and len(contents[0]) == 10
+    assert "last_first" in (tmp_path / "last_first" / "search.yaml").read_text()
 
 
 def test_a_latency_backend_registered_after_import_times_through_the_cli_and_configs(tmp_path, capsys):

@@ -10,6 +10,7 @@ from search_problems import FAST, XL, XU, Counted, zdt1_like
 
 from moseg.csvlog import CsvLog
 from moseg.search import random_search, run_search
+from moseg.search.archive import COLUMNS
 
 
 @pytest.fixture
@@ -41,14 +42,13 @@ def test_a_torn_row_in_the_design_is_evaluated_again(tmp_path):
 
 def damage(line: str, column: str, value: str) -> str:
     """`line` of the archive with `column` replaced by `value` (the x and f cells are quoted or spaced)."""
-    row = pd.read_csv(io.StringIO("eval,iteration,x,f,status,error,seconds\n" + line), dtype=str,
-                      keep_default_na=False).iloc[0].to_dict()
+    row = pd.read_csv(io.StringIO(",".join(COLUMNS) + "\n" + line), dtype=str, keep_default_na=False).iloc[0].to_dict()
     row[column] = value
-    return ",".join(f'"{row[c]}"' for c in ("eval", "iteration", "x", "f", "status", "error", "seconds")) + "\n"
+    return ",".join(f'"{row[c]}"' for c in COLUMNS) + "\n"
 
 
 @pytest.mark.parametrize(("edit", "message"), [
-    (lambda line: line.replace(",", ",,", 1), r"line 5: 8 fields where the header has 7 \(eval, iteration, x, f,"),
+    (lambda line: line.replace(",", ",,", 1), r"line 5: 9 fields where the header has 8 \(eval, iteration, x, f,"),
     (lambda line: damage(line, "eval", "three"), r"line 5, column 'eval' = 'three': invalid literal for int"),
     (lambda line: damage(line, "x", "1 2 3"), r"line 5: 3 genes where line 2 has 5"),
     (lambda line: damage(line, "x", "1 2 x 4 5"), r"line 5, column 'x' = '1 2 x 4 5'"),
@@ -59,6 +59,7 @@ def damage(line: str, column: str, value: str) -> str:
                                                    r"variables"),
     (lambda line: damage(line, "x", "0 0 0 0 0"), r"line \d+: vector '0 0 0 0 0' was already evaluated at line \d+"),
     (lambda line: damage(line, "seconds", "soon"), r"line 5, column 'seconds' = 'soon'"),
+    (lambda line: damage(line, "slot", "first"), r"line 5, column 'slot' = 'first'"),
 ])
 def test_a_damaged_row_is_named_before_anything_is_evaluated(finished, edit, message):
     folder, lines = finished
