@@ -15,11 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from pymoo.algorithms.moo.nsga2 import NSGA2
 from pymoo.core.problem import Problem
-from pymoo.operators.crossover.sbx import SBX
-from pymoo.operators.mutation.pm import PM
-from pymoo.operators.repair.rounding import RoundingRepair
 from pymoo.termination.max_eval import MaximumFunctionCallTermination
 
 from moseg.csvlog import vector_key
@@ -27,7 +23,7 @@ from moseg.search.archive import Archive
 from moseg.search.doe import design_of_experiments
 from moseg.search.evaluators import EvaluateFn
 from moseg.search.outputs import SearchResult, search_result, write_front, write_or_check_config
-from moseg.search.vectors import canonicalizer, check_bounds, check_integer, unique_rows
+from moseg.search.vectors import canonicalizer, check_bounds, check_integer, integer_nsga2, unique_rows
 
 FAILED_OBJECTIVE = 1e30  # what NSGA-II sees for a failed candidate: dominated by everything that worked
 STALE_LIMIT = 50  # rounds in a row without a new evaluation after which a (small, exhausted) space is done
@@ -90,9 +86,7 @@ def nsga2_search(evaluate_fn: EvaluateFn, xl: np.ndarray, xu: np.ndarray, budget
     if n_obj is None:
         raise RuntimeError(f"every one of the {len(first)} design-of-experiments candidates failed")
     problem = Problem(n_var=len(xl), n_obj=n_obj, xl=xl, xu=xu, vtype=int)
-    algorithm = NSGA2(pop_size=pop_size, sampling=doe[: len(first)], eliminate_duplicates=True,
-                      crossover=SBX(prob=0.9, eta=15, vtype=float, repair=RoundingRepair()),
-                      mutation=PM(eta=20, vtype=float, repair=RoundingRepair()))
+    algorithm = integer_nsga2(pop_size, doe[: len(first)])
     algorithm.setup(problem, termination=MaximumFunctionCallTermination(10**9), seed=seed, verbose=False)
     generation = stale = 0
     while len(archive.rows) < budget and stale < STALE_LIMIT:

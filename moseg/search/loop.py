@@ -18,11 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from pymoo.algorithms.moo.nsga2 import NSGA2
 from pymoo.core.problem import Problem
-from pymoo.operators.crossover.sbx import SBX
-from pymoo.operators.mutation.pm import PM
-from pymoo.operators.repair.rounding import RoundingRepair
 from pymoo.optimize import minimize
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
@@ -44,7 +40,7 @@ from moseg.search.outputs import (
     write_or_check_config,
 )
 from moseg.search.prescreen import PRESCREENERS
-from moseg.search.vectors import canonicalizer, check_bounds, check_integer, unique_rows
+from moseg.search.vectors import canonicalizer, check_bounds, check_integer, integer_nsga2, unique_rows
 from surrogates import Ensemble, make_surrogate, min_training_rows
 from surrogates.base import clone_with_seed
 from surrogates.metrics import kendall_tau
@@ -273,9 +269,7 @@ def _searched_candidates(run: _Run, iteration: int, fitted: _Fitted, before: set
     rng = np.random.default_rng(run.seed(iteration, "population"))
     random = rng.integers(xl, xu + 1, size=(settings.pop_size, len(xl)))
     initial = unique_rows(np.vstack([fitted.X[non_dominated(fitted.F)], canonical(random)]))[: settings.pop_size]
-    algorithm = NSGA2(pop_size=settings.pop_size, sampling=initial,
-                      crossover=SBX(prob=0.9, eta=15, vtype=float, repair=RoundingRepair()),
-                      mutation=PM(eta=20, vtype=float, repair=RoundingRepair()), eliminate_duplicates=True)
+    algorithm = integer_nsga2(settings.pop_size, initial)
     result = minimize(problem, algorithm, ("n_gen", settings.n_gen), seed=run.seed(iteration, "nsga2"),
                       verbose=False)
     population = unique_rows(canonical(np.round(result.pop.get("X")).astype(np.int64)))

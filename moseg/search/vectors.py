@@ -1,12 +1,15 @@
-"""Integers of a search: settings, bounds, deduplication of vectors and the user's canonical form."""
+"""Integers of a search: settings, bounds, deduplication of vectors, the user's canonical form and the NSGA-II
+that searches integer vectors."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import numpy as np
-
-from moseg.csvlog import vector_key
+from pymoo.algorithms.moo.nsga2 import NSGA2
+from pymoo.operators.crossover.sbx import SBX
+from pymoo.operators.mutation.pm import PM
+from pymoo.operators.repair.rounding import RoundingRepair
 
 
 def check_integer(name: str, value: object, minimum: int) -> int:
@@ -35,13 +38,19 @@ def check_bounds(xl: np.ndarray, xu: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 def unique_rows(X: np.ndarray) -> np.ndarray:
     """Rows of X without repeats, first occurrence kept, order preserved."""
-    seen, keep = set(), []
-    for i, x in enumerate(X):
-        key = vector_key(x)
-        if key not in seen:
-            seen.add(key)
-            keep.append(i)
-    return X[keep]
+    if len(X) == 0:
+        return X
+    _, first = np.unique(X, axis=0, return_index=True)
+    return X[np.sort(first)]
+
+
+def integer_nsga2(pop_size: int, sampling: np.ndarray) -> NSGA2:
+    """pymoo's NSGA-II for integer vectors, the one operator set of every moseg search: simulated binary
+    crossover and polynomial mutation on the real line, rounded back to integers, duplicates eliminated;
+    the first population is `sampling`."""
+    return NSGA2(pop_size=pop_size, sampling=sampling, eliminate_duplicates=True,
+                 crossover=SBX(prob=0.9, eta=15, vtype=float, repair=RoundingRepair()),
+                 mutation=PM(eta=20, vtype=float, repair=RoundingRepair()))
 
 
 def canonicalizer(canonicalize: Callable[[np.ndarray], np.ndarray] | None, xl: np.ndarray,
