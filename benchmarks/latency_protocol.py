@@ -32,7 +32,7 @@ import torch
 
 from moseg.cli import resolution
 from moseg.csvlog import CsvLog, parse_vectors
-from moseg.latency import DTYPES, MODES, measure_latency
+from moseg.latency import DTYPES, LATENCY_BACKENDS, measure_latency
 from moseg.latency_archive import COLUMNS, measure_archs, reference_archs, survey_archs
 from moseg.latency_table import LatencyTable
 from moseg.space import SearchSpace, count_flops
@@ -43,6 +43,8 @@ from surrogates.metrics import mape, spearman
 
 MODE_COLUMNS = ["arch", "resolution", "mode", "median_ms", "p90_ms", "repeats", "status", "error", "protocol"]
 GENE_SURROGATES = ("block_latency", "gp", "ridge_onehot")
+
+MODES = tuple(LATENCY_BACKENDS)  # the built-in latency backends: eager, cuda_graph, compile
 
 
 def parse_args() -> argparse.Namespace:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torch.utils.data import Dataset
 
 from moseg.config import from_dict
 from moseg.data import build_dataset
@@ -30,7 +31,8 @@ from moseg.train.config import TrainConfig
 @dataclass(frozen=True)
 class CandidateScore:
     """One arch's validation scores with inherited weights, and the seconds its evaluation took: in all, and
-    split into extracting the sub-network, recalibrating its BatchNorm and the validation pass."""
+    split into extracting the sub-network (0 when it was extracted beforehand and passed in), recalibrating its
+    BatchNorm and the validation pass."""
 
     arch: Arch
     miou: float
@@ -72,22 +74,50 @@ class CandidateEvaluator:
         """An evaluator for the supernet in a `moseg train-supernet` checkpoint, on the dataset and splits of
         its training config (`root` and `split` override the dataset folder and the validation split).
         Further keywords go to `EvaluationData.from_datasets`; by default they come from the config."""
+        checkpoint = SupernetCheckpoint.read(path, root, split)
+        config, device = checkpoint.config, resolve_device(device)
+        supernet = Supernet(checkpoint.space, checkpoint.num_classes)
+        supernet.load_state_dict(checkpoint.state["model"])
+        options = {"calib_images": config.eval.calib_images, "calib_batch_size": config.eval.calib_batch_size,
+                   "batch_size": config.eval.batch_size, "seed": config.seed,
+                   "channels_last": config.train.uses_channels_last, **kw}
+        evaluation = EvaluationData.from_datasets(*checkpoint.datasets(), split=checkpoint.split, device=device,
+                                                  **options)
+        return cls(supernet.to(device), evaluation)
+
+
+@dataclass(frozen=True)
+class SupernetCheckpoint:
+    """A `moseg train-supernet` checkpoint of a supernet, with the dataset folder and validation split its
+    candidates are scored on (the training config's, unless overridden)."""
+
+    state: dict
+    config: TrainConfig
+    root: str | None
+    split: str
+
+    @classmethod
+    def read(cls, path: str | Path, root: str | None = None, split: str | None = None) -> SupernetCheckpoint:
+        """The checkpoint at `path`; ValueError for a standalone network or a run without a validation split."""
         state = load_checkpoint(path)
         config = from_dict(TrainConfig, state["config"])
         if config.standalone:
             raise ValueError(f"{path} holds a standalone network, not a supernet")
-        data = config.data
-        root = data.root if root is None else root
-        split = split or data.val_split
+        split = split or config.data.val_split
         if split is None:
             raise ValueError(f"{path} was trained without a validation split; pass split=")
-        device = resolve_device(device)
-        supernet = Supernet(SearchSpace(**config.model.space), state["num_classes"])
-        supernet.load_state_dict(state["model"])
-        options = {"calib_images": config.eval.calib_images, "calib_batch_size": config.eval.calib_batch_size,
-                   "batch_size": config.eval.batch_size, "seed": config.seed,
-                   "channels_last": config.train.uses_channels_last, **kw}
-        evaluation = EvaluationData.from_datasets(
-            build_dataset(data.dataset, root, data.train_split, **data.options),
-            build_dataset(data.dataset, root, split, **data.options), split=split, device=device, **options)
-        return cls(supernet.to(device), evaluation)
+        return cls(state, config, config.data.root if root is None else root, split)
+
+    @property
+    def space(self) -> SearchSpace:
+        return SearchSpace(**self.config.model.space)
+
+    @property
+    def num_classes(self) -> int:
+        return self.state["num_classes"]
+
+    def datasets(self) -> tuple[Dataset, Dataset]:
+        """The calibration (training split) and validation datasets; an error names a missing folder or split."""
+        data = self.config.data
+        return (build_dataset(data.dataset, self.root, data.train_split, **data.options),
+                build_dataset(data.dataset, self.root, self.split, **data.options))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import importlib
-import importlib.util
 import json
 import math
 import os
@@ -15,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from moseg.core.plugins import PluginNotFoundError, load_plugins
 from moseg.space import SearchSpace, count_flops, count_params
 
 
@@ -254,7 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     lat.add_argument("--seed", type=non_negative_int, default=0)
     lat.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default cpu)")
     lat.add_argument("--dtype", default="float32", help="float32, float16 or bfloat16 (default float32)")
-    lat.add_argument("--mode", default="eager", help="eager, cuda_graph or compile (default eager)")
+    lat.add_argument("--mode", default="eager", help="a registered latency backend: eager, cuda_graph, compile or a "
+                     "plug-in's (default eager)")
     lat.add_argument("--resolution", type=resolution, default=(360, 480), help="input HxW (default 360x480)")
     lat.add_argument("--batch", type=positive_int, default=1)
     lat.add_argument("--threads", type=positive_int, default=None, help="CPU threads of the measurement (default: "
@@ -297,26 +297,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_plugins(specs: Sequence[str]) -> None:
-    """Import each plug-in module (a dotted name on the path, or a .py file), so that what it registers
-    (datasets, baselines, surrogates, pre-screeners, latency backends, proxies) is known to the command. A name
-    or file that does not exist is a ValueError naming it; an error inside the plug-in keeps its traceback."""
-    for spec in specs:
-        if spec.endswith(".py"):
-            path = Path(spec)
-            if not path.is_file():
-                raise ValueError(f"--plugin {spec!r}: no such file; expected a Python file or an importable module")
-            loader = importlib.util.spec_from_file_location(f"moseg_plugin_{path.stem}", path)
-            module = importlib.util.module_from_spec(loader)
-            sys.modules[loader.name] = module
-            loader.loader.exec_module(module)
-        else:
-            if importlib.util.find_spec(spec.split(".")[0]) is None:
-                raise ValueError(f"--plugin {spec!r}: no module of that name on the Python path; expected a "
-                                 "Python file or an importable module")
-            importlib.import_module(spec)
-
-
 def set_cpu_threads(threads: int | None, default: int | None) -> None:
     """torch's CPU threads: `threads` if given, else OMP_NUM_THREADS if set (torch read it at import), else the
     command's `default` (None: torch's own, one per core)."""
@@ -329,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         load_plugins(args.plugins)
-    except ValueError as err:
+    except PluginNotFoundError as err:
         if args.debug:
             raise
         print(f"moseg: {_one_line(err)}", file=sys.stderr)

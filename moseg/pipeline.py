@@ -134,13 +134,13 @@ def _supernet(stages: dict, out: Path, log: Callable[[str], None]) -> tuple[str,
 
 def _search(stages: dict, out: Path, log: Callable[[str], None]) -> tuple[str, None]:
     from moseg.search.archive import Archive
-    from moseg.search_job import search_supernet
+    from moseg.search_job import load_search_config, search_supernet
 
     config = stages["search"]
     folder = Path(config.out_dir)
     archive, settings = folder / "archive.csv", folder / "search.yaml"
     if (folder / "front.csv").exists() and archive.exists() and len(Archive(archive).rows) >= config.budget \
-            and settings.exists() and settings.read_text() == dump_yaml(config):
+            and settings.exists() and load_search_config(settings) == config:  # keys added since: defaults
         log(f"search: {archive} holds the whole budget ({config.budget}), skipped")
         return "skipped", None
     result = search_supernet(config)

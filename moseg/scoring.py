@@ -66,7 +66,6 @@ class EvaluationData:
         image = image.to(self.device, non_blocking=True)
         return image.contiguous(memory_format=torch.channels_last) if self.channels_last else image
 
-
     def evaluate_network(self, net: nn.Module, recalibrate: bool = True) -> dict:
         """`moseg.evaluate.evaluate` of `net` on the validation batches, after BN recalibration if asked; with
         the seconds of each step (`calibrate_seconds`, `validate_seconds`)."""

@@ -10,19 +10,24 @@ device for every candidate (`measured`, predicted by a surrogate during the sear
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+import torch
 
-from moseg.config import ConfigError, check, choices, dump_yaml, from_dict, load_config, non_negative, positive
+from moseg.candidates import CandidateEvaluator, SupernetCheckpoint
+from moseg.config import ConfigError, check, choices, dump_yaml, load_config, non_negative, positive
+from moseg.core.plugins import load_plugins, loaded_plugins
 from moseg.devices import device_name, resolve_device
 from moseg.latency import LatencySettings
 from moseg.search import DEFAULT_SURROGATE, PRESCREENERS, SearchResult, run_search
-from moseg.search.evaluators import EVALUATORS, EvaluateFn
+from moseg.search.evaluators import EVALUATORS, EvaluateFn, Evaluator
 from moseg.search.loop import check_settings
 from moseg.search.vectors import check_bounds
 from moseg.space import SearchSpace
@@ -93,10 +98,14 @@ def search_supernet(config: SearchJobConfig) -> SearchResult:
         config.latency.check()
     except ValueError as err:
         raise ConfigError(f"latency.{err}") from None
-    space, num_classes = supernet_space(config.checkpoint)
-    _, exact = _latency_objective(config, space, num_classes, fill_table=True)
-    evaluator = EVALUATORS[config.evaluator.kind](functools.partial(candidate_evaluation, config),
-                                                  **config.evaluator.options)
+    checkpoint = SupernetCheckpoint.read(config.checkpoint, config.data_root, config.split)
+    checkpoint.datasets()  # the data the candidates are scored on exists, before anything is written
+    space = checkpoint.space
+    if config.latency.kind == "table" and config.latency.threads is None:  # every process times one protocol
+        config = dataclasses.replace(config, latency=dataclasses.replace(config.latency,
+                                                                         threads=torch.get_num_threads()))
+    _, exact = _latency_objective(config, space, checkpoint.num_classes, fill_table=True)
+    evaluator = _evaluator(config)
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "search.yaml").write_text(dump_yaml(config))
@@ -108,21 +117,25 @@ def search_supernet(config: SearchJobConfig) -> SearchResult:
                       accuracy_objective=0, pop_size=config.pop_size, n_gen=config.n_gen, progress=True)
 
 
-def supernet_space(checkpoint: str | Path) -> tuple[SearchSpace, int]:
-    """The search space and number of classes of the supernet a `moseg train-supernet` checkpoint holds."""
-    from moseg.train.checkpoint import load_checkpoint
-    from moseg.train.config import TrainConfig
+def _evaluator(config: SearchJobConfig) -> Evaluator:
+    """The configured evaluator, given the job's evaluation as a picklable factory that carries the plug-ins this
+    process loaded; ConfigError for an option the evaluator does not take."""
+    kind, options = config.evaluator.kind, config.evaluator.options
+    factory = EVALUATORS[kind]
+    accepted = set(inspect.signature(factory).parameters) - {"make_evaluate"}
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        raise ConfigError(f"evaluator.options = {options!r}: evaluator {kind!r} has no option(s) {unknown}; "
+                          f"expected some of {sorted(accepted)}")
+    return factory(functools.partial(candidate_evaluation, config, loaded_plugins()), **options)
 
-    state = load_checkpoint(checkpoint)
-    return SearchSpace(**from_dict(TrainConfig, state["config"]).model.space), state["num_classes"]
 
-
-def candidate_evaluation(config: SearchJobConfig) -> EvaluateFn:
+def candidate_evaluation(config: SearchJobConfig, plugins: tuple[str, ...] = ()) -> EvaluateFn:
     """The true evaluation of the job's candidates, built where it runs (an evaluator's worker calls this through
-    a picklable `functools.partial`): the supernet and its evaluation data loaded once; per candidate one decode
-    and one extracted network, scored (1 - mIoU) and costed (the latency objective)."""
-    from moseg.candidates import CandidateEvaluator
-
+    a picklable `functools.partial`, loading the driver's `plugins` first): the supernet and its evaluation data
+    loaded once; per candidate one decode and one extracted network, scored (1 - mIoU) and costed (the latency
+    objective)."""
+    load_plugins(plugins)
     evaluator = CandidateEvaluator.from_checkpoint(config.checkpoint, device=resolve_device(config.device),
                                                    root=config.data_root, split=config.split)
     supernet = evaluator.supernet

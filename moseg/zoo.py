@@ -263,8 +263,6 @@ def lraspp_mobilenetv3_small(num_classes: int, *, reduced_tail: bool = False) ->
     return LRASPPMobileNetV3(MOBILENETV3_SMALL, num_classes, reduced_tail=reduced_tail)
 
 
-
-
 def build_baseline(name: str, num_classes: int) -> nn.Module:
     """A freshly initialised baseline `name` (a key of BASELINES) with `num_classes` outputs; ValueError for
     an unknown name or a num_classes that is not a positive int."""

@@ -6,8 +6,8 @@ A model joins by decorating its class (or any factory returning an unfitted esti
 also what puts it under test.
 
 `Registry` is the one generic registry of the project: moseg's plug-in points (datasets, baselines,
-pre-screeners, latency backends, zero-cost proxies) use it too (`moseg.core.registry`). It lives here because
-`surrogates` is the standalone bottom layer that imports nothing of moseg.
+pre-screeners, latency backends, evaluators, zero-cost proxies) use it too (`moseg.core.registry`). It lives
+here because `surrogates` is the standalone bottom layer that imports nothing of moseg.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What every stage of moseg shares: the plug-in registry."""
+"""What every stage of moseg shares: the plug-in registry (and `moseg.core.plugins`, loading a user's plug-ins)."""
 
 from moseg.core.registry import Registry, UnknownNameError
 

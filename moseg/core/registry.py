@@ -1,5 +1,5 @@
 """The registry behind every plug-in point of moseg (datasets, baselines, pre-screeners, latency backends,
-zero-cost proxies) and of the surrogates: one generic class, `surrogates.registry.Registry`, defined in the
+evaluators, zero-cost proxies) and of the surrogates: one generic class, `surrogates.registry.Registry`, defined in the
 standalone surrogates package (which imports no moseg) and used from here by moseg."""
 
 from surrogates.registry import Registry, UnknownNameError

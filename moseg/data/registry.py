@@ -1,7 +1,8 @@
 """The dataset plug-in point: `@register_dataset("name")` on a factory `(root, split, *, transform=None, **options)
 -> Dataset` whose items are (normalised float image (3, H, W), int64 label (H, W)) with ignored pixels at
 `moseg.evaluate.IGNORE_INDEX`, and whose splits include `search_train` and `search_val`. The factory's keyword
-parameters are the options a config may give it (`data.options`); `data.dataset` accepts the name from then on."""
+parameters are the options a config may give it (`data.options`; a factory taking `**options` checks its own);
+`data.dataset` accepts the name from then on."""
 
 from __future__ import annotations
 
@@ -22,8 +23,10 @@ def build_dataset(name: str, root: str | Path | None, split: str, **kw) -> Datas
     for a generated one). Keyword arguments go to the dataset (e.g. `transform`, `holdout_sequences`, `size`);
     one its factory does not take is a ValueError naming it and the ones it does."""
     factory = DATASETS[name]
-    accepted = set(inspect.signature(factory).parameters) - {"root", "split"}
-    unknown = sorted(set(kw) - accepted)
+    parameters = inspect.signature(factory).parameters
+    accepted = {n for n, p in parameters.items() if p.kind is not p.VAR_KEYWORD} - {"root", "split"}
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+    unknown = [] if takes_any else sorted(set(kw) - accepted)
     if unknown:
         raise ValueError(f"dataset {name!r} has no option(s) {unknown} (data.options); expected some of "
                          f"{sorted(accepted - {'transform'})}")

@@ -104,11 +104,12 @@ class Archive:
         return np.array([r["f"] for r in rows], dtype=float).reshape(len(rows), self.n_obj or 0)
 
     def fit_data(self, before_iteration: int) -> tuple[np.ndarray, np.ndarray]:
-        """`X` and `F` of the iterations before `before_iteration` in batch order (by iteration, then slot; rows
-        without a slot by evaluation number), so that what is fitted on them does not depend on the order in
-        which results arrived. A serial search's results arrive in that order."""
+        """`X` and `F` of the iterations before `before_iteration` in batch order (by iteration, then slot), so
+        that what is fitted on them does not depend on the order in which results arrived; a serial search's
+        results arrive in that order. Rows without a slot (an archive begun before slots) were evaluated first,
+        in batch order: they come first in an iteration, by evaluation number."""
         rows = sorted(self._evaluated_before(before_iteration),
-                      key=lambda r: (r["iteration"], r["eval"] if r["slot"] is None else r["slot"]))
+                      key=lambda r: (r["iteration"], -1 if r["slot"] is None else r["slot"], r["eval"]))
         return (parse_vectors([r["x"] for r in rows]),
                 np.array([r["f"] for r in rows], dtype=float).reshape(len(rows), self.n_obj or 0))
 

@@ -3,9 +3,10 @@
 Each iteration fits one surrogate per predicted objective on the archive, runs NSGA-II (pymoo) on the
 predictions from a population seeded with the archive's true front, pre-screens the final population (level 1:
 non-dominated under the predictions and not evaluated yet; level 2: a `moseg.search.prescreen` selector) and
-evaluates the chosen candidates one by one, appending each to the archive. Everything an iteration decides is a
-function of the seed, the iteration number and the archive rows of earlier iterations, so a killed run that is
-started again replays the interrupted iteration to the same candidates and evaluates only those still missing.
+hands the chosen candidates to the evaluator as one batch, appending each result to the archive as it arrives.
+Everything an iteration decides is a function of the seed, the iteration number and the archive rows of earlier
+iterations (in batch order, whatever order they arrived in), so a killed run that is started again replays the
+interrupted iteration to the same candidates and evaluates only those still missing.
 """
 
 from __future__ import annotations

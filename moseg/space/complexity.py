@@ -3,8 +3,8 @@
 FLOPs follow the convention of most real-time segmentation papers: one multiply-accumulate counts as one
 FLOP, over convolutions and the two attention matrix products; BatchNorm (foldable into the convolution),
 activations, pooling, additions and bilinear upsampling are not counted. The parts counted are those of
-`moseg.space.topology.network_parts`, the one enumeration of the network (`moseg.supernet.network` runs it);
-tests compare the counts with the extracted networks.
+`moseg.space.topology.network_parts`, the one enumeration of the network; tests check that the network
+(`moseg.supernet.network`) runs exactly those parts and compare the counts with the extracted networks.
 """
 
 from __future__ import annotations

@@ -63,3 +63,16 @@ def test_the_serial_evaluator_is_registered_and_an_evaluator_name_is_taken_once(
     assert EVALUATORS["serial"] is SerialEvaluator
     with pytest.raises(ValueError, match="an evaluator named 'serial' is already registered"):
         register_evaluator("serial")(Reversed)
+
+
+def test_an_archive_begun_before_slots_and_killed_mid_iteration_resumes_to_the_same_search(tmp_path):
+    """Rows without a slot were evaluated first in their iteration, in batch order; the resumed rows get slots."""
+    reference = run_search(zdt1_like, XL, XU, 40, seed=1, out_dir=tmp_path / "a", n_doe=20, n_infill=5, **FAST)
+    old = pd.read_csv(tmp_path / "a" / "archive.csv").drop(columns="slot").iloc[:27]  # mid-way through iteration 2
+    (tmp_path / "b").mkdir()
+    old.to_csv(tmp_path / "b" / "archive.csv", index=False)
+    (tmp_path / "b" / "config.json").write_text((tmp_path / "a" / "config.json").read_text())
+    resumed = Counted()
+    result = run_search(resumed, XL, XU, 40, seed=1, out_dir=tmp_path / "b", n_doe=20, n_infill=5, **FAST)
+    assert resumed.calls == 13
+    np.testing.assert_array_equal(result.X, reference.X)
