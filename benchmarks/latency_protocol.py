@@ -33,8 +33,8 @@ import torch
 from moseg.cli import resolution
 from moseg.csvlog import CsvLog, parse_vectors
 from moseg.latency import DTYPES, LATENCY_BACKENDS, measure_latency
-from moseg.latency_archive import COLUMNS, measure_archs, reference_archs, survey_archs
-from moseg.latency_table import LatencyTable
+from moseg.latency.survey import COLUMNS, measure_archs, reference_archs, survey_archs
+from moseg.latency.table import LatencyTable
 from moseg.space import SearchSpace, count_flops
 from moseg.supernet import Supernet
 from surrogates import BaselineResidualModel, make_surrogate

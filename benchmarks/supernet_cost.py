@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from moseg.cli import resolution
 from moseg.latency import DTYPES, measure_latency
-from moseg.latency_archive import reference_archs
+from moseg.latency.survey import reference_archs
 from moseg.space import SearchSpace, count_flops, count_params
 from moseg.supernet import Supernet
 

@@ -124,7 +124,7 @@ def cmd_train_supernet(args: argparse.Namespace) -> int:
 @bad_input_exits_2("latency")
 def cmd_latency(args: argparse.Namespace) -> int:
     """Measure min, max and N sampled archs end to end, appending to a resumable CSV."""
-    from moseg.latency_archive import measure_archs, survey_archs
+    from moseg.latency.survey import measure_archs, survey_archs
 
     space = SearchSpace()
     rows = measure_archs(

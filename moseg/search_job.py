@@ -167,7 +167,7 @@ def _latency_objective(config: SearchJobConfig, space: SearchSpace, num_classes:
 
         return (lambda arch, network: gflops(arch)), (lambda X: np.array([gflops(space.decode(x)) for x in X]))
     if objective.kind == "table":
-        from moseg.latency_table import LatencyTable
+        from moseg.latency.table import LatencyTable
 
         path = objective.table or str(Path(config.out_dir) / "latency_parts.csv")
         table = LatencyTable(path, space, num_classes=num_classes, resolution=objective.resolution,

@@ -4,7 +4,7 @@ A stride-8 stem (three stride-2 3x3 convolutions) feeds the 1/8 branch; each low
 branch's output through a stride-2 3x3 transition, runs its blocks, and is projected by a 1x1 fusion to the 1/8
 width and upsampled into the 1/8 stream; the head (3x3 convolution, 1x1 classifier) turns the 1/8 stream into
 logits, upsampled to the input size unless told otherwise. `network_parts` lists these parts with their input
-shapes; the analytic cost (`moseg.space.complexity`) and the per-part latency table (`moseg.latency_table`) both
+shapes; the analytic cost (`moseg.space.complexity`) and the per-part latency table (`moseg.latency.table`) both
 read them from here. The network's forward pass (`moseg.supernet.network`) keeps its own loop, for speed; a test
 checks that it runs exactly these parts.
 """

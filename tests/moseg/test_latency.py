@@ -31,17 +31,17 @@ def test_protocol_is_recorded_and_truthful(networks):
 
 
 def test_final_upsample_is_an_explicit_choice(networks, monkeypatch):
-    from moseg import latency
+    from moseg.latency import backends
 
     small, _ = networks
     timed_outputs = []
 
-    class RecordingEager(latency.Eager):
+    class RecordingEager(backends.Eager):
         def runner(self, model, x):
             timed_outputs.append(model(x).shape)
             return super().runner(model, x)
 
-    monkeypatch.setitem(latency.LATENCY_BACKENDS, "eager", RecordingEager)
+    monkeypatch.setitem(backends.LATENCY_BACKENDS, "eager", RecordingEager)
     kw = dict(input_shape=(1, 3, 64, 96), threads=1, min_repeats=3, min_time_s=0.0, warmup_chunk=2)
     assert measure_latency(small, **kw).protocol["final_upsample"] is True
     assert measure_latency(small, final_upsample=False, **kw).protocol["final_upsample"] is False
@@ -93,8 +93,8 @@ def test_latency_survey_csv_resumes_and_records_failures(tmp_path, monkeypatch, 
     import csv
     import json
 
-    from moseg import latency_archive
     from moseg.cli import main
+    from moseg.latency import survey
 
     out = tmp_path / "lat.csv"
     args = ["latency", "--n", "2", "--resolution", "32x48", "--threads", "1", "--min-time", "0", "--out", str(out)]
@@ -109,7 +109,7 @@ def test_latency_survey_csv_resumes_and_records_failures(tmp_path, monkeypatch, 
     def fails(*a, **kw):
         raise RuntimeError("CUDA out of memory")
 
-    monkeypatch.setattr(latency_archive, "measure_latency", fails)
+    monkeypatch.setattr(survey, "measure_latency", fails)
     assert main([*args[:2], "3", *args[3:]]) == 0  # one more sampled arch: only it is measured (and fails)
     with open(out, newline="") as f:
         rows = list(csv.DictReader(f))

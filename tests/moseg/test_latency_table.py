@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from moseg import latency_table
-from moseg.latency_table import (
+from moseg.latency import table as latency_table
+from moseg.latency.table import (
     FusionPart,
     HeadPart,
     LatencyTable,

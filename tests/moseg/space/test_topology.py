@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from moseg.latency_table import part_modules
+from moseg.latency.table import part_modules
 from moseg.space import SearchSpace, count_params
 from moseg.space.complexity import part_cost
 from moseg.space.topology import network_parts

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from moseg.csvlog import CsvLog, vector_key
-from moseg.latency import check_settings, measure_latency
+from moseg.latency.measure import check_settings, measure_latency
 from moseg.space import Arch, SearchSpace, count_flops, count_params
 from moseg.supernet import Supernet
 

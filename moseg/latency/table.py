@@ -23,7 +23,7 @@ from torch import nn
 from tqdm import tqdm
 
 from moseg.csvlog import CsvLog
-from moseg.latency import check_settings, measure_latency
+from moseg.latency.measure import check_settings, measure_latency
 from moseg.provenance import device_info
 from moseg.space import SearchSpace
 from moseg.space.arch import Arch, Branch

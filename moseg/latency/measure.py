@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import statistics
 import time
-from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,8 +19,8 @@ import torch
 from torch import nn
 
 from moseg.config import choices, non_negative, positive
-from moseg.core.registry import Registry
 from moseg.devices import device_name, resolve_device
+from moseg.latency.backends import LATENCY_BACKENDS
 from moseg.provenance import device_info
 from moseg.supernet.network import set_final_upsample
 
@@ -79,58 +78,6 @@ def protocol_of(dev: torch.device, dtype: torch.dtype, input_shape: tuple, mode:
     }
     proto.update(device_info(dev))
     return proto
-
-
-class LatencyBackend(ABC):
-    """How a network's forward call is prepared for timing: the latency plug-in point. A backend is a subclass
-    registered with `@register_latency_backend("name")`; `mode = "name"` selects it in every latency setting.
-    `device_types` are the torch device types it can time on (checked before anything is measured)."""
-
-    device_types: tuple[str, ...] = ("cpu", "cuda")
-
-    @abstractmethod
-    def runner(self, model: nn.Module, x: torch.Tensor) -> Callable[[], object]:
-        """The call to time: one forward pass of `model` (in eval mode, on x's device and dtype) on `x`."""
-
-
-LATENCY_BACKENDS: Registry[type[LatencyBackend]] = Registry("latency backend")
-register_latency_backend = LATENCY_BACKENDS.register
-
-
-@register_latency_backend("eager")
-class Eager(LatencyBackend):
-    """PyTorch eager execution: the forward pass as written."""
-
-    def runner(self, model: nn.Module, x: torch.Tensor) -> Callable[[], object]:
-        return lambda: model(x)
-
-
-@register_latency_backend("cuda_graph")
-class CudaGraph(LatencyBackend):
-    """One forward pass captured as a CUDA graph and replayed: no per-kernel launch cost."""
-
-    device_types = ("cuda",)
-
-    def runner(self, model: nn.Module, x: torch.Tensor) -> Callable[[], object]:
-        stream = torch.cuda.Stream()  # warm up on a side stream, as capture requires
-        stream.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(stream):
-            for _ in range(3):
-                model(x)
-        torch.cuda.current_stream().wait_stream(stream)
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            model(x)
-        return graph.replay
-
-
-@register_latency_backend("compile")
-class Compiled(LatencyBackend):
-    """`torch.compile` with its default backend (compiled during the warm-up)."""
-
-    def runner(self, model: nn.Module, x: torch.Tensor) -> Callable[[], object]:
-        compiled = torch.compile(model)
-        return lambda: compiled(x)
 
 
 def _time_calls(run: Callable[[], object], n: int, dev: torch.device) -> list[float]:
