@@ -30,13 +30,13 @@ from markdown_table import markdown
 from matplotlib.figure import Figure
 
 from moseg.candidates import CandidateEvaluator
-from moseg.config import load_config
 from moseg.pipeline import load_pipeline_config
 from moseg.plot import STYLE, save_figure, series_style
 from moseg.space import SearchSpace
 from moseg.train import Trainer
 from moseg.train.config import TrainConfig, check_train_config
 from moseg.train.distributed import shutdown
+from moseg.util.config import load_config
 
 CONFIG = "experiments/configs/camvid_cpu.yaml"
 TODAY = ["loss.class_weight_power=1.0", "loss.distill_warmup_iters=0", "optim.lr=0.05"]  # the recipe before

@@ -22,11 +22,11 @@ from markdown_table import markdown
 
 from moseg.candidates import CandidateEvaluator
 from moseg.data import build_dataset, data_protocol
-from moseg.provenance import device_info
 from moseg.scoring import EvaluationData
 from moseg.space import SearchSpace, count_flops
 from moseg.supernet import Supernet
 from moseg.train.checkpoint import load_checkpoint
+from moseg.util.provenance import device_info
 
 
 def parse_args() -> argparse.Namespace:

@@ -31,12 +31,12 @@ import numpy as np
 import torch
 
 from moseg.cli import resolution
-from moseg.csvlog import CsvLog, parse_vectors
 from moseg.latency import DTYPES, LATENCY_BACKENDS, measure_latency
 from moseg.latency.survey import COLUMNS, measure_archs, reference_archs, survey_archs
 from moseg.latency.table import LatencyTable
 from moseg.space import SearchSpace, count_flops
 from moseg.supernet import Supernet
+from moseg.util.csvlog import CsvLog, parse_vectors
 from surrogates import BaselineResidualModel, make_surrogate
 from surrogates.base import clone_with_seed
 from surrogates.metrics import mape, spearman

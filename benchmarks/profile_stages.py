@@ -24,12 +24,12 @@ import pandas as pd
 import torch
 
 from moseg.candidates import CandidateEvaluator
-from moseg.config import load_config
 from moseg.data import build_dataset
 from moseg.pipeline import load_pipeline_config, stage_configs
 from moseg.train import Trainer
 from moseg.train.config import TrainConfig, check_train_config
 from moseg.train.distributed import shutdown
+from moseg.util.config import load_config
 
 CONFIG = "experiments/configs/camvid_cpu.yaml"
 

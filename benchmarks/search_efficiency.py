@@ -37,9 +37,9 @@ import pandas as pd
 from benchdata import DEFAULT_DATA, NB201_OPS, nb201_genes, tnb101_segmentation
 from joblib import Parallel, delayed
 
-from moseg.csvlog import CsvLog
 from moseg.search import nsga2_search, random_search, run_search
 from moseg.search.indicators import hypervolume, non_dominated
+from moseg.util.csvlog import CsvLog
 
 PRESCREENS = ("spacing", "hvi", "optimistic", "none")
 METHODS = ("default", *(f"surrogate-{p}" for p in PRESCREENS), "random", "nsga2")

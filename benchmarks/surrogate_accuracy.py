@@ -435,13 +435,13 @@ def camvid_features(archive: Path, checkpoint: Path) -> Callable[[np.ndarray], p
     """MACs and params at the search resolution, and the zero-cost proxies of each network with the
     supernet's trained weights and at initialisation, on 4 images of the checkpoint's validation split (cached
     beside the archive)."""
-    from moseg.config import from_dict
     from moseg.data import build_dataset
     from moseg.proxies import ProxyCache
     from moseg.space import SearchSpace, count_flops, count_params
     from moseg.supernet import Supernet
     from moseg.train.checkpoint import load_checkpoint
     from moseg.train.config import TrainConfig
+    from moseg.util.config import from_dict
 
     state = load_checkpoint(checkpoint)
     config = from_dict(TrainConfig, state["config"])

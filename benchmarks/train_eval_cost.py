@@ -26,13 +26,13 @@ import numpy as np
 
 from moseg.candidates import CandidateEvaluator
 from moseg.cli import resolution
-from moseg.csvlog import CsvLog
 from moseg.data import build_dataset
-from moseg.provenance import device_info
 from moseg.scoring import EvaluationData
 from moseg.space import count_flops, count_params
 from moseg.train import Trainer, load_train_config
 from moseg.train.trainer import LOG_COLUMNS
+from moseg.util.csvlog import CsvLog
+from moseg.util.provenance import device_info
 
 CONFIG = "experiments/configs/camvid_supernet.yaml"
 

@@ -17,15 +17,15 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from moseg.config import from_dict
 from moseg.data import build_dataset
-from moseg.devices import resolve_device
 from moseg.scoring import EvaluationData, clock
 from moseg.space import Arch, SearchSpace
 from moseg.supernet import Supernet
 from moseg.supernet.supernet import ArchLike
 from moseg.train.checkpoint import load_checkpoint
 from moseg.train.config import TrainConfig
+from moseg.util.config import from_dict
+from moseg.util.devices import resolve_device
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ from typing import Literal
 
 import pandas as pd
 
-from moseg.config import ConfigError, check, dump_yaml, from_dict, load_config, to_dict
-from moseg.csvlog import CsvLog
-from moseg.provenance import versions
+from moseg.util.config import ConfigError, check, dump_yaml, from_dict, load_config, to_dict
+from moseg.util.csvlog import CsvLog
+from moseg.util.provenance import versions
 
 STAGES = ("supernet", "search", "retrain", "report")
 TIMING_COLUMNS = ["stage", "status", "seconds", "finished"]

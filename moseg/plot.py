@@ -32,8 +32,8 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from moseg.csvlog import read_table
 from moseg.search.indicators import hypervolume, non_dominated, reference_point
+from moseg.util.csvlog import read_table
 from surrogates.metrics import kendall_tau
 
 Table = pd.DataFrame | str | Path

@@ -29,9 +29,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from moseg.core.registry import Registry
-from moseg.csvlog import CsvLog, vector_key
 from moseg.supernet import Supernet
 from moseg.supernet.blocks import ConvBN
+from moseg.util.csvlog import CsvLog, vector_key
 
 Proxy = Callable[[nn.Module, torch.Tensor, torch.Tensor, int], float]
 PROXIES: Registry[Proxy] = Registry("zero-cost proxy")

@@ -31,8 +31,6 @@ from torch import nn
 from torch.utils.data import Dataset
 from torch.utils.flop_counter import FlopCounterMode
 
-from moseg.config import ConfigError, check, dump_yaml, from_dict, load_config, merge, positive
-from moseg.csvlog import CsvLog, parse_vectors, read_table
 from moseg.data import build_dataset, data_protocol
 from moseg.export import export_bundle
 from moseg.latency import LatencySettings
@@ -41,6 +39,8 @@ from moseg.space import Arch, SearchSpace, count_flops, count_params
 from moseg.train import TrainConfig, Trainer
 from moseg.train.config import check_train_config
 from moseg.train.distributed import shutdown
+from moseg.util.config import ConfigError, check, dump_yaml, from_dict, load_config, merge, positive
+from moseg.util.csvlog import CsvLog, parse_vectors, read_table
 from moseg.zoo import BASELINES
 from surrogates.metrics import kendall_tau
 

@@ -22,9 +22,7 @@ import numpy as np
 import torch
 
 from moseg.candidates import CandidateEvaluator, SupernetCheckpoint
-from moseg.config import ConfigError, check, choices, dump_yaml, load_config, non_negative, positive
 from moseg.core.plugins import load_plugins, loaded_plugins
-from moseg.devices import device_name, resolve_device
 from moseg.latency import LatencySettings
 from moseg.search import DEFAULT_SURROGATE, PRESCREENERS, SearchResult, run_search
 from moseg.search.evaluators import EVALUATORS, EvaluateFn, Evaluator
@@ -32,6 +30,8 @@ from moseg.search.loop import check_settings
 from moseg.search.vectors import check_bounds
 from moseg.space import SearchSpace
 from moseg.train.config import TEST_SPLIT
+from moseg.util.config import ConfigError, check, choices, dump_yaml, load_config, non_negative, positive
+from moseg.util.devices import device_name, resolve_device
 from surrogates.registry import SURROGATES
 
 if TYPE_CHECKING:

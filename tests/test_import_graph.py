@@ -17,7 +17,7 @@ PACKAGES = ("moseg", "surrogates")
 STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("standalone surrogates", ("surrogates",)),
     ("core", ("moseg.core",)),
-    ("utilities", ("moseg.config", "moseg.csvlog", "moseg.devices", "moseg.provenance")),
+    ("utilities", ("moseg.util",)),
     ("search space", ("moseg.space",)),
     ("data and metrics", ("moseg.data", "moseg.evaluate")),
     ("networks", ("moseg.supernet", "moseg.zoo")),

@@ -18,11 +18,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from moseg.config import choices, non_negative, positive
-from moseg.devices import device_name, resolve_device
 from moseg.latency.backends import LATENCY_BACKENDS
-from moseg.provenance import device_info
 from moseg.supernet.network import set_final_upsample
+from moseg.util.config import choices, non_negative, positive
+from moseg.util.devices import device_name, resolve_device
+from moseg.util.provenance import device_info
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -219,7 +219,7 @@ def measure_onnx_latency(
 
 @dataclass
 class LatencySettings:
-    """A latency protocol as a config section (see `moseg.config`): where and how a network is timed, so every
+    """A latency protocol as a config section (see `moseg.util.config`): where and how a network is timed, so every
     network of a comparison (searched or hand-designed) is measured the same way."""
 
     resolution: tuple[int, int] = (360, 480)  # input height, width

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from moseg.csvlog import CsvLog, vector_key
 from moseg.latency.measure import check_settings, measure_latency
 from moseg.space import Arch, SearchSpace, count_flops, count_params
 from moseg.supernet import Supernet
+from moseg.util.csvlog import CsvLog, vector_key
 
 COLUMNS = ["name", "arch", "params", "flops", "median_ms", "p90_ms", "mean_ms", "std_ms", "repeats", "status",
            "error", "protocol"]

@@ -22,14 +22,14 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from moseg.csvlog import CsvLog
 from moseg.latency.measure import check_settings, measure_latency
-from moseg.provenance import device_info
 from moseg.space import SearchSpace
 from moseg.space.arch import Arch, Branch
 from moseg.space.topology import Part, network_parts
 from moseg.supernet import Supernet
 from moseg.supernet.network import SegmentationNetwork, upsample
+from moseg.util.csvlog import CsvLog
+from moseg.util.provenance import device_info
 
 COLUMNS = ["key", "protocol_id", "median_ms", "p90_ms", "repeats", "status", "error", "protocol"]
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from moseg.csvlog import CsvLog, parse_vectors, vector_key
 from moseg.search.evaluators import EvaluateFn, Evaluator, Outcome, timed_outcome
+from moseg.util.csvlog import CsvLog, parse_vectors, vector_key
 
 COLUMNS = ["eval", "iteration", "x", "f", "status", "error", "seconds", "slot"]
 

@@ -18,12 +18,12 @@ import numpy as np
 from pymoo.core.problem import Problem
 from pymoo.termination.max_eval import MaximumFunctionCallTermination
 
-from moseg.csvlog import vector_key
 from moseg.search.archive import Archive
 from moseg.search.doe import design_of_experiments
 from moseg.search.evaluators import EvaluateFn
 from moseg.search.outputs import SearchResult, search_result, write_front, write_or_check_config
 from moseg.search.vectors import canonicalizer, check_bounds, check_integer, integer_nsga2, unique_rows
+from moseg.util.csvlog import vector_key
 
 FAILED_OBJECTIVE = 1e30  # what NSGA-II sees for a failed candidate: dominated by everything that worked
 STALE_LIMIT = 50  # rounds in a row without a new evaluation after which a (small, exhausted) space is done

@@ -25,7 +25,6 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from tqdm import tqdm
 
-from moseg.csvlog import CsvLog, parse_vectors, vector_key
 from moseg.search.archive import Archive
 from moseg.search.doe import design_of_experiments
 from moseg.search.evaluators import EvaluateFn, Evaluator, as_evaluator
@@ -42,6 +41,7 @@ from moseg.search.outputs import (
 )
 from moseg.search.prescreen import PRESCREENERS
 from moseg.search.vectors import canonicalizer, check_bounds, check_integer, integer_nsga2, unique_rows
+from moseg.util.csvlog import CsvLog, parse_vectors, vector_key
 from surrogates import Ensemble, make_surrogate, min_training_rows
 from surrogates.base import clone_with_seed
 from surrogates.metrics import kendall_tau

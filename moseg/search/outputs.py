@@ -13,9 +13,9 @@ import pandas as pd
 import pymoo
 import sklearn
 
-from moseg.csvlog import vector_key
 from moseg.search.archive import Archive
 from moseg.search.indicators import non_dominated, reference_point
+from moseg.util.csvlog import vector_key
 
 STATS_COLUMNS = ["iteration", "evaluations", "failed", "new", "hypervolume", "kendall_tau", "surrogates",
                  "fit_seconds", "search_seconds", "eval_seconds"]

@@ -1,4 +1,4 @@
-"""The training recipe as a typed configuration (YAML + `key=value` overrides, see `moseg.config`).
+"""The training recipe as a typed configuration (YAML + `key=value` overrides, see `moseg.util.config`).
 
 One schema covers both jobs of the trainer: the weight-sharing supernet (`model.arch` and `model.baseline`
 empty) and one fixed network trained standalone from scratch (`model.arch` names an arch JSON file or holds the
@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from moseg.config import ConfigError, check, choices, fraction, load_config, non_negative, positive
 from moseg.data import DATASETS
-from moseg.devices import device_name
+from moseg.util.config import ConfigError, check, choices, fraction, load_config, non_negative, positive
+from moseg.util.devices import device_name
 from moseg.zoo import BASELINES
 
 

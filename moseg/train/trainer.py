@@ -28,13 +28,9 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from moseg.config import ConfigError, dump_yaml, from_dict, to_dict
-from moseg.csvlog import CsvLog
 from moseg.data import TrainTransform, build_dataset, data_protocol
 from moseg.data.balance import median_frequency_weights
 from moseg.data.loader import train_loader
-from moseg.devices import resolve_device, usable_cores
-from moseg.provenance import device_info, versions
 from moseg.scoring import EvaluationData, autocast, clock
 from moseg.space import Arch, SearchSpace
 from moseg.supernet import Supernet
@@ -43,6 +39,10 @@ from moseg.train.config import RESUMABLE_CHANGES, TrainConfig
 from moseg.train.distributed import ProcessInfo, barrier, init_from_env, shutdown
 from moseg.train.losses import distillation_loss, segmentation_loss
 from moseg.train.optim import build_optimizer, build_scheduler
+from moseg.util.config import ConfigError, dump_yaml, from_dict, to_dict
+from moseg.util.csvlog import CsvLog
+from moseg.util.devices import resolve_device, usable_cores
+from moseg.util.provenance import device_info, versions
 from moseg.zoo import build_baseline
 
 AMP_DTYPES = {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}

@@ -13,12 +13,12 @@ from typing import Literal
 import pytest
 import yaml
 
-from moseg.config import ConfigError, to_dict
 from moseg.latency import LatencySettings
 from moseg.pipeline import load_pipeline_config
 from moseg.retrain import RetrainConfig, load_retrain_config
 from moseg.search_job import SearchJobConfig, load_search_config
 from moseg.train.config import TrainConfig, load_train_config
+from moseg.util.config import ConfigError, to_dict
 
 LOADERS = {TrainConfig: load_train_config, SearchJobConfig: load_search_config, RetrainConfig: load_retrain_config}
 PIPELINE_STAGES = {"supernet": TrainConfig, "search": SearchJobConfig, "retrain": RetrainConfig}

@@ -1,11 +1,11 @@
 import pytest
 import torch
 
-from moseg.config import ConfigError, load_config
-from moseg.devices import resolve_device
 from moseg.latency import LatencySettings
 from moseg.search_job import SearchJobConfig
 from moseg.train.config import load_train_config
+from moseg.util.config import ConfigError, load_config
+from moseg.util.devices import resolve_device
 
 
 def test_auto_is_the_gpu_when_there_is_one_else_the_cpu():

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from moseg.cli import main
-from moseg.config import ConfigError
 from moseg.pipeline import load_pipeline_config
+from moseg.util.config import ConfigError
 
 # the demo, shortened to seconds: tiny scenes, a few steps, a search of 7 evaluations, no ONNX
 SHORT = ["supernet.train.iterations=4", "supernet.train.progress=false", "supernet.data.batch_size=4",

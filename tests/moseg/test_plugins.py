@@ -18,7 +18,6 @@ from sklearn.neighbors import KNeighborsRegressor
 from torch import nn
 
 from moseg.cli import main
-from moseg.config import ConfigError
 from moseg.core.registry import Registry, UnknownNameError
 from moseg.data import DATASETS, EvalTransform, register_dataset
 from moseg.latency import LATENCY_BACKENDS, LatencyBackend, register_latency_backend
@@ -26,6 +25,7 @@ from moseg.search import PRESCREENERS
 from moseg.search.evaluators import EVALUATORS, Evaluator, register_evaluator, timed_outcome
 from moseg.search_job import load_search_config
 from moseg.train import load_train_config, train
+from moseg.util.config import ConfigError
 from moseg.zoo import BASELINES, register_baseline
 from surrogates import register_surrogate
 from surrogates.registry import SURROGATES

@@ -8,7 +8,6 @@ import pytest
 import torch
 
 import moseg.retrain as retrain_module
-from moseg.config import ConfigError
 from moseg.retrain import (
     RetrainConfig,
     count_macs,
@@ -22,6 +21,7 @@ from moseg.retrain import (
 )
 from moseg.space import SearchSpace, count_flops
 from moseg.supernet import Supernet
+from moseg.util.config import ConfigError
 
 RECIPE = ["recipe.device=cpu", "recipe.train.iterations=2", "recipe.train.progress=false",
           "recipe.data.options={size: [48, 64], length: 8}", "recipe.data.crop_size=[48, 64]",

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from search_problems import FAST, XL, XU, Counted, zdt1_like
 
-from moseg.csvlog import CsvLog
 from moseg.search import random_search, run_search
 from moseg.search.archive import COLUMNS
+from moseg.util.csvlog import CsvLog
 
 
 @pytest.fixture

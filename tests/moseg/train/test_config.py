@@ -2,8 +2,8 @@ import pytest
 import yaml
 
 from moseg.cli import main
-from moseg.config import ConfigError, apply_overrides
 from moseg.train import TrainConfig, load_train_config
+from moseg.util.config import ConfigError, apply_overrides
 
 
 def test_defaults_yaml_and_overrides_apply_in_order(tmp_path):
@@ -101,7 +101,7 @@ def test_cli_reports_a_bad_key_before_any_work(capsys, tmp_path):
 def test_defaults_merge_section_by_section_and_variable_length_lists_are_typed(tmp_path):
     from dataclasses import dataclass, field
 
-    from moseg.config import load_config, merge
+    from moseg.util.config import load_config, merge
 
     @dataclass
     class Schema:

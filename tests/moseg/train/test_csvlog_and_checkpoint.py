@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from moseg.csvlog import CsvLog
 from moseg.train.checkpoint import load_checkpoint, save_checkpoint
+from moseg.util.csvlog import CsvLog
 
 
 def test_csv_log_appends_and_truncates_for_resume(tmp_path):

@@ -5,10 +5,10 @@ import re
 import pytest
 import torch
 
-from moseg.config import ConfigError
 from moseg.train import Trainer, load_train_config, train
 from moseg.train.checkpoint import load_checkpoint, save_checkpoint
 from moseg.train.trainer import LOG_COLUMNS
+from moseg.util.config import ConfigError
 
 
 def read_csv(path):

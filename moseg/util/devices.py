@@ -11,7 +11,7 @@ import os
 
 import torch
 
-from moseg.config import check
+from moseg.util.config import check
 
 
 def _forms(allow_auto: bool) -> str:
