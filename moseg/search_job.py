@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ import torch
 
 from moseg.candidates import CandidateEvaluator, SupernetCheckpoint
 from moseg.core.plugins import load_plugins, loaded_plugins
+from moseg.core.registry import unknown_options
 from moseg.latency import LatencySettings
 from moseg.search import DEFAULT_SURROGATE, PRESCREENERS, SearchResult, run_search
 from moseg.search.evaluators import EVALUATORS, EvaluateFn, Evaluator
@@ -122,11 +122,10 @@ def _evaluator(config: SearchJobConfig) -> Evaluator:
     process loaded; ConfigError for an option the evaluator does not take."""
     kind, options = config.evaluator.kind, config.evaluator.options
     factory = EVALUATORS[kind]
-    accepted = set(inspect.signature(factory).parameters) - {"make_evaluate"}
-    unknown = sorted(set(options) - accepted)
+    unknown, accepted = unknown_options(factory, options, fixed=("make_evaluate",))
     if unknown:
         raise ConfigError(f"evaluator.options = {options!r}: evaluator {kind!r} has no option(s) {unknown}; "
-                          f"expected some of {sorted(accepted)}")
+                          + (f"expected some of {accepted}" if accepted else "it takes none"))
     return factory(functools.partial(candidate_evaluation, config, loaded_plugins()), **options)
 
 

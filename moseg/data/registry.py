@@ -6,13 +6,12 @@ parameters are the options a config may give it (`data.options`; a factory takin
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from pathlib import Path
 
 from torch.utils.data import Dataset
 
-from moseg.core.registry import Registry
+from moseg.core.registry import Registry, unknown_options
 
 DATASETS: Registry[Callable[..., Dataset]] = Registry("dataset")
 register_dataset = DATASETS.register
@@ -23,11 +22,7 @@ def build_dataset(name: str, root: str | Path | None, split: str, **kw) -> Datas
     for a generated one). Keyword arguments go to the dataset (e.g. `transform`, `holdout_sequences`, `size`);
     one its factory does not take is a ValueError naming it and the ones it does."""
     factory = DATASETS[name]
-    parameters = inspect.signature(factory).parameters
-    accepted = {n for n, p in parameters.items() if p.kind is not p.VAR_KEYWORD} - {"root", "split"}
-    takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
-    unknown = [] if takes_any else sorted(set(kw) - accepted)
+    unknown, accepted = unknown_options(factory, kw, fixed=("root", "split", "transform"))
     if unknown:
-        raise ValueError(f"dataset {name!r} has no option(s) {unknown} (data.options); expected some of "
-                         f"{sorted(accepted - {'transform'})}")
+        raise ValueError(f"dataset {name!r} has no option(s) {unknown} (data.options); expected some of {accepted}")
     return factory(root, split, **kw)

@@ -433,6 +433,9 @@ def run_folder_cases() -> list[Case]:
         Case("train-supernet training on test", lambda world, tmp: train_argv(world, tmp, "data.train_split=test"),
              r"test split is only read"),
         Case("search on test", lambda world, tmp: search_argv(world, tmp, "split=test"), r"split = 'test'"),
+        Case("search evaluator option misspelt", lambda world, tmp: search_argv(
+            world, tmp, "evaluator.options={workrs: 2}"),
+            r"evaluator 'serial' has no option\(s\) \['workrs'\]; it takes none"),
     ]
 
 
