@@ -101,11 +101,12 @@ def search_supernet(config: SearchJobConfig) -> SearchResult:
     checkpoint = SupernetCheckpoint.read(config.checkpoint, config.data_root, config.split)
     checkpoint.datasets()  # the data the candidates are scored on exists, before anything is written
     space = checkpoint.space
-    if config.latency.kind == "table" and config.latency.threads is None:  # every process times one protocol
-        config = dataclasses.replace(config, latency=dataclasses.replace(config.latency,
-                                                                         threads=torch.get_num_threads()))
-    _, exact = _latency_objective(config, space, checkpoint.num_classes, fill_table=True)
-    evaluator = _evaluator(config)
+    measuring = config  # search.yaml keeps the settings as given; the protocol is resolved for every process
+    if config.latency.kind == "table" and config.latency.threads is None:
+        measuring = dataclasses.replace(config, latency=dataclasses.replace(config.latency,
+                                                                            threads=torch.get_num_threads()))
+    _, exact = _latency_objective(measuring, space, checkpoint.num_classes, fill_table=True)
+    evaluator = _evaluator(measuring)
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "search.yaml").write_text(dump_yaml(config))
