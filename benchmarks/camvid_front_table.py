@@ -19,6 +19,9 @@ from pathlib import Path
 import pandas as pd
 from markdown_table import markdown
 
+from moseg.util.csvlog import read_table
+from moseg.util.schema import OBJECTIVES, RENAMED_IN
+
 RARE_CLASSES = ("pole", "sign_symbol", "pedestrian", "bicyclist")
 
 
@@ -38,10 +41,10 @@ def supernet_curve(run: Path) -> str:
 
 def search_summary(run: Path) -> tuple[str, str]:
     """The spread of search_val mIoU over the evaluated networks, and the per-iteration statistics."""
-    archive = pd.read_csv(run / "search" / "archive.csv")
+    archive = read_table(run / "search" / "archive.csv", "a search's archive", renamed=RENAMED_IN["archive.csv"])
     ok = archive[archive["status"] == "ok"]
-    miou = 100 * (1 - ok["f"].map(lambda f: json.loads(f)[0]))
-    latency = ok["f"].map(lambda f: json.loads(f)[1])
+    miou = 100 * (1 - ok[OBJECTIVES].map(lambda f: json.loads(f)[0]))
+    latency = ok[OBJECTIVES].map(lambda f: json.loads(f)[1])
     spread = (f"{len(archive)} evaluations ({len(archive) - len(ok)} failed); search_val mIoU from {miou.min():.2f} "
               f"to {miou.max():.2f} % (max - min {miou.max() - miou.min():.2f} points); latency objective from "
               f"{latency.min():.3g} to {latency.max():.3g}")

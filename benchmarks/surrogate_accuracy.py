@@ -55,6 +55,8 @@ from sklearn.base import BaseEstimator
 from threadpoolctl import threadpool_limits
 
 from moseg.search import DEFAULT_SURROGATE
+from moseg.util.csvlog import parse_vectors, read_table
+from moseg.util.schema import GENES, OBJECTIVES, RENAMED_IN
 from surrogates import OneHotGeneEncoder, list_surrogates, make_surrogate
 from surrogates.base import clone_with_seed
 from surrogates.metrics import kendall_tau, mape, precision_at_k, spearman
@@ -473,10 +475,10 @@ def camvid_features(archive: Path, checkpoint: Path) -> Callable[[np.ndarray], p
 def archive_tasks(name: str, path: Path, targets: tuple[str, str],
                   features: Callable[[np.ndarray], pd.DataFrame] | None) -> list[ShiftTask]:
     """The two ranking tasks of one search archive: train on iteration 0, test on every later successful row."""
-    archive = pd.read_csv(path)
+    archive = read_table(path, "a search's archive", renamed=RENAMED_IN["archive.csv"])
     archive = archive[archive["status"] == "ok"]
-    genes = np.array([[int(v) for v in x.split()] for x in archive["x"]])
-    F = np.array([json.loads(f) for f in archive["f"]], dtype=float)
+    genes = parse_vectors(archive[GENES].tolist(), source=path)
+    F = np.array([json.loads(f) for f in archive[OBJECTIVES]], dtype=float)
     design = (archive["iteration"] == 0).to_numpy()
     table = features(genes) if features else pd.DataFrame(index=range(len(genes)))
     return [ShiftTask(name, j, target, genes[design], F[design, j], genes[~design], F[~design, j],

@@ -99,7 +99,7 @@ def export_bundle(net: nn.Module, folder: str | Path, input_shape: tuple[int, in
 def load_network(folder: str | Path) -> nn.Module:
     """The network of an `export_bundle` folder as a moseg module (eval mode) with its trained weights: an arch
     of a search space rebuilt from `network.json`, or a `moseg.zoo` baseline."""
-    from moseg.supernet import Supernet
+    from moseg.supernet import build_network
     from moseg.zoo import build_baseline
 
     folder = Path(folder)
@@ -107,7 +107,9 @@ def load_network(folder: str | Path) -> nn.Module:
     if info.get("baseline"):
         net = build_baseline(info["baseline"], info["num_classes"])
     elif info.get("arch"):
-        net = Supernet(SearchSpace(**info.get("space", {})), info["num_classes"]).extract(Arch.from_dict(info["arch"]))
+        arch = Arch.from_dict(info["arch"])
+        SearchSpace(**info.get("space", {})).encode(arch)  # raises ValueError for any value the space does not offer
+        net = build_network(arch, info["num_classes"])  # drawn at its own size: the trained weights follow
     else:
         raise ValueError(f"{folder / 'network.json'} names neither an arch nor a baseline")
     net.load_state_dict(torch.load(folder / "weights.pt", map_location="cpu", weights_only=True))

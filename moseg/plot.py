@@ -34,6 +34,7 @@ from matplotlib.ticker import MaxNLocator
 
 from moseg.search.indicators import hypervolume, non_dominated, reference_point
 from moseg.util.csvlog import read_table
+from moseg.util.schema import GENES, OBJECTIVES, RENAMED_IN, objective_columns
 from surrogates.metrics import kendall_tau
 
 Table = pd.DataFrame | str | Path
@@ -68,8 +69,7 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
 LINESTYLES = ("-", "--", "-.", ":")
 DPI = 200
 
-ARCHIVE_COLUMNS = ("eval", "x", "f", "status")
-FRONT_COLUMNS = ("f0", "f1")
+ARCHIVE_COLUMNS = ("eval", GENES, OBJECTIVES, "status")
 PREDICTION_COLUMNS = ("iteration", "objective", "predicted", "true")
 RETRAINED_COLUMNS = ("name", "kind", "status")
 
@@ -144,10 +144,12 @@ def pareto_figure(retrained: Table, out: str | Path, *, title: str | None = None
 
 
 def front_hypervolumes(fronts: Mapping[str, Table], ref_point: Sequence[float] | None = None) -> dict[str, float]:
-    """Hypervolume of each front (`front.csv`) on (f0, f1) against one shared reference point, so the numbers
-    compare: `ref_point`, or by default `reference_point` of all fronts stacked."""
-    tables = _fronts(fronts)
-    F = {label: table[list(FRONT_COLUMNS)].to_numpy(float) for label, table in tables.items()}
+    """Hypervolume of each front (`front.csv`) on its two objectives against one shared reference point, so the
+    numbers compare: `ref_point`, or by default `reference_point` of all fronts stacked."""
+    return _hypervolumes(_fronts(fronts), ref_point)
+
+
+def _hypervolumes(F: Mapping[str, np.ndarray], ref_point: Sequence[float] | None) -> dict[str, float]:
     ref = _reference(np.vstack(list(F.values())), ref_point)
     return {label: hypervolume(values, ref) for label, values in F.items()}
 
@@ -155,16 +157,17 @@ def front_hypervolumes(fronts: Mapping[str, Table], ref_point: Sequence[float] |
 def fronts_figure(fronts: Mapping[str, Table], out: str | Path, *, latency_label: str = "latency",
                   ref_point: Sequence[float] | None = None) -> list[Path]:
     """The fronts of several searches (`fronts` maps a method or run label to its `front.csv`) as step lines of
-    mIoU (%) = 100 (1 - f0) against f1; the legend gives each front's hypervolume (`front_hypervolumes`, one shared
-    reference point) so methods compare by number as well as by eye. `latency_label` names the f1 axis."""
-    tables = _fronts(fronts)
-    volumes = front_hypervolumes(tables, ref_point)
+    mIoU (%) = 100 (1 - first objective) against the second; the legend gives each front's hypervolume
+    (`front_hypervolumes`, one shared reference point) so methods compare by number as well as by eye.
+    `latency_label` names the second objective's axis."""
+    fronts = _fronts(fronts)
+    volumes = _hypervolumes(fronts, ref_point)
     with matplotlib.rc_context(STYLE):
         fig = Figure()
         ax = fig.subplots()
-        for i, (label, table) in enumerate(tables.items()):
-            table = table.sort_values(["f1", "f0"])
-            ax.step(table["f1"], 100 * (1 - table["f0"]), where="post", label=f"{label} (HV {volumes[label]:.4g})",
+        for i, (label, F) in enumerate(fronts.items()):
+            F = F[np.lexsort((F[:, 0], F[:, 1]))]
+            ax.step(F[:, 1], 100 * (1 - F[:, 0]), where="post", label=f"{label} (HV {volumes[label]:.4g})",
                     **series_style(i))
         ax.set(xlabel=latency_label, ylabel="mIoU (%)")
         ax.legend(loc="best")
@@ -273,14 +276,15 @@ def scratch_figure(retrained: Table, out: str | Path) -> list[Path]:
         return save_figure(fig, out)
 
 
-def _load(table: Table, columns: Sequence[str], what: str) -> tuple[pd.DataFrame, str]:
-    """The table (read from a CSV path, or the DataFrame given) and a name for messages, after checking that it
-    exists, has `columns` and at least one row."""
+def _load(table: Table, columns: Sequence[str], what: str, renamed: dict[str, str] | None = None
+          ) -> tuple[pd.DataFrame, str]:
+    """The table (read from a CSV path, or the DataFrame given; older column names `renamed` to today's) and a name
+    for messages, after checking that it exists, has `columns` and at least one row."""
     if isinstance(table, pd.DataFrame):
-        frame, name = table, what
+        frame, name = table.rename(columns=renamed or {}), what
     else:
         path = Path(table)
-        frame, name = read_table(path, f"a {what}"), str(path)
+        frame, name = read_table(path, f"a {what}", renamed=renamed), str(path)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"{name} lacks column(s) {missing}; a {what} needs {list(columns)}, it has "
@@ -338,38 +342,44 @@ def _searched(retrained: pd.DataFrame) -> pd.DataFrame:
     return retrained[retrained["kind"] == "searched"].reset_index(drop=True)
 
 
-def _fronts(fronts: Mapping[str, Table]) -> dict[str, pd.DataFrame]:
-    """Each `front.csv` of `fronts`, checked, with f0 and f1 as floats."""
+def _fronts(fronts: Mapping[str, Table]) -> dict[str, np.ndarray]:
+    """The objectives of each `front.csv` of `fronts`, checked: two columns besides the genes (1 - mIoU, then
+    latency or cost), finite numbers."""
     if not fronts:
         raise ValueError("no fronts given; expected a mapping of label -> front.csv table or path")
-    tables = {}
+    objectives = {}
     for label, front in fronts.items():
-        table, name = _load(front, FRONT_COLUMNS, f"front {label!r}")
-        tables[label] = _numeric(table, FRONT_COLUMNS, name)
-    return tables
+        table, name = _load(front, (GENES,), f"front {label!r}", RENAMED_IN["front.csv"])
+        columns = objective_columns(table.columns)
+        if len(columns) != 2:
+            raise ValueError(f"{name} has objective columns {columns}; expected two besides {GENES!r}: 1 - mIoU, "
+                             "then latency or cost (as `moseg search` writes front.csv)")
+        objectives[label] = _numeric(table, columns, name)[columns].to_numpy(float)
+    return objectives
 
 
 def _archive_objectives(archive: Table, what: str) -> np.ndarray:
     """The objectives of each row of an `archive.csv` in `eval` order, NaN for failed rows."""
-    table, name = _load(archive, ARCHIVE_COLUMNS, what)
+    table, name = _load(archive, ARCHIVE_COLUMNS, what, RENAMED_IN["archive.csv"])
     table = _numeric(table, ("eval",), name).sort_values("eval", ignore_index=True)
     ok = table["status"] == "ok"
     if not ok.any():
         return np.full((len(table), 1), np.nan)
     objectives = []
-    for i, cell in table.loc[ok, "f"].items():
+    for i, cell in table.loc[ok, OBJECTIVES].items():
         try:
             f = json.loads(cell)
             values = np.asarray(f, dtype=float)
         except (TypeError, ValueError):
-            raise ValueError(f"{name}: column 'f' holds {cell!r} in ok row {i}; expected a JSON list of "
+            raise ValueError(f"{name}: column {OBJECTIVES!r} holds {cell!r} in ok row {i}; expected a JSON list of "
                              "numbers") from None
         if values.ndim != 1 or not len(values) or not np.isfinite(values).all():
-            raise ValueError(f"{name}: column 'f' holds {cell!r} in ok row {i}; expected a JSON list of finite "
-                             "numbers")
+            raise ValueError(f"{name}: column {OBJECTIVES!r} holds {cell!r} in ok row {i}; expected a JSON list of "
+                             "finite numbers")
         objectives.append(values)
     if len({len(f) for f in objectives}) > 1:
-        raise ValueError(f"{name}: the 'f' lists of its ok rows have different lengths; expected one per objective")
+        raise ValueError(f"{name}: the {OBJECTIVES!r} lists of its ok rows have different lengths; expected one per "
+                         "objective")
     F = np.full((len(table), len(objectives[0])), np.nan)
     F[ok.to_numpy()] = objectives
     return F

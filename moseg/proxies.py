@@ -32,6 +32,7 @@ from moseg.core.registry import Registry
 from moseg.supernet import Supernet
 from moseg.supernet.blocks import ConvBN
 from moseg.util.csvlog import CsvLog, vector_key
+from moseg.util.schema import GENES, RENAMED_IN
 
 Proxy = Callable[[nn.Module, torch.Tensor, torch.Tensor, int], float]
 PROXIES: Registry[Proxy] = Registry("zero-cost proxy")
@@ -119,8 +120,8 @@ class ProxyCache:
         self.supernet, self.space = supernet, supernet.space
         self.images, self.labels, self.ignore_index = images, labels, ignore_index
         self.names = list(PROXIES) if names is None else list(names)
-        self.log = CsvLog(Path(path), ["x", *self.names])
-        self.scores = {row["x"]: [float(row[name]) for name in self.names] for row in self.log.rows()}
+        self.log = CsvLog(Path(path), [GENES, *self.names], RENAMED_IN["proxy scores"])
+        self.scores = {row[GENES]: [float(row[name]) for name in self.names] for row in self.log.rows()}
 
     def __call__(self, X: np.ndarray) -> np.ndarray:
         """Scores of every row of X (gene vectors), one column per proxy, computing only the new ones."""
@@ -131,7 +132,7 @@ class ProxyCache:
                 net = self.supernet.extract(self.space.decode(x))
                 values = zero_cost_scores(net, self.images, self.labels, self.ignore_index, self.names)
                 self.scores[key] = [values[name] for name in self.names]
-                self.log.append({"x": key, **{name: json.dumps(values[name]) for name in self.names}})
+                self.log.append({GENES: key, **{name: json.dumps(values[name]) for name in self.names}})
             rows.append(self.scores[key])
         return np.array(rows, dtype=float).reshape(len(rows), len(self.names))
 

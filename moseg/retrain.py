@@ -41,11 +41,12 @@ from moseg.train.config import check_train_config
 from moseg.train.distributed import shutdown
 from moseg.util.config import ConfigError, check, dump_yaml, from_dict, load_config, merge, positive
 from moseg.util.csvlog import CsvLog, parse_vectors, read_table
+from moseg.util.schema import GENES, LATENCY_MS, MACS, PARAMS, RENAMED_IN, objective_columns
 from moseg.zoo import BASELINES
 from surrogates.metrics import kendall_tau
 
-RETRAINED_COLUMNS = ["name", "kind", "arch", "supernet_miou", "val_miou", "test_miou", "latency_ms",
-                     "latency_p90_ms", "params", "macs", "train_seconds", "status", "error", "test_class_iou"]
+RETRAINED_COLUMNS = ["name", "kind", GENES, "supernet_miou", "val_miou", "test_miou", LATENCY_MS,
+                     "latency_p90_ms", PARAMS, MACS, "train_seconds", "status", "error", "test_class_iou"]
 # the retraining recipe's defaults where they differ from the supernet's: the standard splits
 RECIPE_DEFAULTS = {"data": {"train_split": "train", "val_split": "val"}}
 
@@ -71,7 +72,7 @@ class Network:
 
     name: str
     kind: Literal["searched", "baseline"]
-    key: str  # the gene vector ("1 0 3 ...") of a searched arch, the name of a baseline
+    genes: str = ""  # the gene vector ("1 0 3 ...") of a searched arch; empty for a baseline
     arch: Arch | None = None
     supernet_miou: float | None = None
 
@@ -138,30 +139,32 @@ def selected_networks(config: RetrainConfig, space: SearchSpace) -> list[Network
     path = Path(config.search_dir) / "front.csv"
     if not path.is_file():
         raise ConfigError(f"{path} does not exist: the search has not finished (rerun it to complete it)")
-    front = read_table(path, "a search's front")
+    front = read_table(path, "a search's front", renamed=RENAMED_IN["front.csv"])
     if front.empty:
         raise ValueError(f"{path} holds no network")
-    missing = [c for c in ("x", "f0", "f1") if c not in front]
-    if missing:
-        raise ValueError(f"{path} has columns {list(front.columns)}; expected x, f0 (1 - mIoU) and f1 (latency)")
-    objectives = pd.to_numeric(front["f0"], errors="coerce"), pd.to_numeric(front["f1"], errors="coerce")
-    for name, values in zip(("f0", "f1"), objectives, strict=True):
+    names = objective_columns(front.columns)
+    if GENES not in front or len(names) != 2:
+        raise ValueError(f"{path} has columns {list(front.columns)}; expected {GENES}, then two objectives: 1 - mIoU "
+                         "and latency (or cost), as `moseg search` writes front.csv")
+    for name in names:
+        values = pd.to_numeric(front[name], errors="coerce")
         bad = values[~np.isfinite(values.to_numpy(float))]
         if len(bad):
             raw = front[name][bad.index[0]]
             raw = raw.item() if isinstance(raw, np.generic) else raw
             raise ValueError(f"{path}, line {bad.index[0] + 2}: {name} = {raw!r}; expected a "
                              "finite number (is the front from a search that finished?)")
-    front["f0"], front["f1"] = objectives
-    front["arch"] = decoded(parse_vectors(front["x"].tolist(), space.n_var, source=path), space, path)
-    front = front.drop_duplicates("x").reset_index(drop=True)
+        front[name] = values
+    error, latency = names
+    front["arch"] = decoded(parse_vectors(front[GENES].tolist(), space.n_var, source=path), space, path)
+    front = front.drop_duplicates(GENES).reset_index(drop=True)
     # the classifier adds the same to every arch, so one class compares sizes
     front["size"] = [(count_params(arch, 1), count_flops(arch, 1, config.latency.resolution)) for arch in front["arch"]]
-    front = front.sort_values("f0", kind="stable").drop_duplicates("size")
-    front = front.sort_values(["f1", "f0"], kind="stable").reset_index(drop=True)
-    rows = spaced_indices(front["f1"].to_numpy(), config.n_select) if config.select == "spaced" \
+    front = front.sort_values(error, kind="stable").drop_duplicates("size")
+    front = front.sort_values([latency, error], kind="stable").reset_index(drop=True)
+    rows = spaced_indices(front[latency].to_numpy(), config.n_select) if config.select == "spaced" \
         else list(range(len(front)))
-    return [Network(f"net{k}", "searched", front["x"][i], front["arch"][i], 1.0 - float(front["f0"][i]))
+    return [Network(f"net{k}", "searched", front[GENES][i], front["arch"][i], 1.0 - float(front[error][i]))
             for k, i in enumerate(rows, start=1)]
 
 
@@ -199,23 +202,23 @@ def retrain(config: RetrainConfig, log: Callable[[str], None] | None = print) ->
     (out / "retrain.yaml").write_text(dump_yaml(config))
     say = log or (lambda message: None)
     space = None
-    networks = [Network(name, "baseline", name) for name in config.baselines]
+    networks = [Network(name, "baseline") for name in config.baselines]
     if config.search_dir is not None:
         space = search_space_of(Path(config.search_dir))
         networks = selected_networks(config, SearchSpace(**space)) + networks
-    table = CsvLog(out / "retrained.csv", RETRAINED_COLUMNS)
-    done = {row["name"]: row["arch"] for row in table.rows()}
+    table = CsvLog(out / "retrained.csv", RETRAINED_COLUMNS, RENAMED_IN["retrained.csv"])
+    done = {row["name"]: row[GENES] for row in table.rows()}
     for network in networks:
-        if done.get(network.name, network.key) != network.key:
+        if network.kind == "searched" and done.get(network.name, network.genes) != network.genes:
             raise ValueError(f"{out} holds {network.name} = {done[network.name]!r}, but the selection now gives "
-                             f"{network.key!r}; retrain into another out_dir")
+                             f"{network.genes!r}; retrain into another out_dir")
     for network in networks:
         if network.name in done:
             say(f"{network.name}: done before, skipped")
             continue
-        say(f"{network.name} ({network.kind} {network.key}): training from scratch")
+        say(f"{network.name} ({network.kind}{' ' + network.genes if network.genes else ''}): training from scratch")
         table.append(retrain_network(network, config, space, out / "networks" / network.name, test_data))
-    result = pd.read_csv(out / "retrained.csv", dtype={"arch": str})
+    result = pd.read_csv(out / "retrained.csv", dtype={GENES: str})
     summary = {**supernet_vs_scratch(result), "test_split": config.test_split,
                "data_protocol": data_protocol(test_data), "latency_protocol": config.latency.describe()}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -229,9 +232,9 @@ def retrain_network(network: Network, config: RetrainConfig, space: dict | None,
                     test_data: Dataset) -> dict:
     """Train one network from scratch, score it on val and test, time it and export it; its retrained.csv row
     (status `failed` with the error when anything fails). `space`: the search space options of a searched arch."""
-    row = {"name": network.name, "kind": network.kind, "arch": network.key, "supernet_miou": network.supernet_miou,
+    row = {"name": network.name, "kind": network.kind, GENES: network.genes, "supernet_miou": network.supernet_miou,
            "status": "ok", "error": ""}
-    model = {"baseline": network.key} if network.arch is None else {"arch": network.arch.to_dict()}
+    model = {"baseline": network.name} if network.arch is None else {"arch": network.arch.to_dict()}
     if space is not None:
         model["space"] = space
     trainer = None
@@ -247,9 +250,9 @@ def retrain_network(network: Network, config: RetrainConfig, space: dict | None,
                                             zip(trainer.train_data.class_names, test["per_class_iou"], strict=True)})
         latency = config.latency.measure(net)
         (folder / "latency.json").write_text(json.dumps(latency.to_dict(), indent=2) + "\n")
-        row.update(latency_ms=round(latency.median_ms, 4), latency_p90_ms=round(latency.p90_ms, 4),
-                   params=sum(p.numel() for p in net.parameters()),
-                   macs=count_macs(net, (1, 3, *config.latency.resolution)))
+        row.update({LATENCY_MS: round(latency.median_ms, 4), "latency_p90_ms": round(latency.p90_ms, 4),
+                    PARAMS: sum(p.numel() for p in net.parameters()),
+                    MACS: count_macs(net, (1, 3, *config.latency.resolution))})
         description = {"name": network.name, "kind": network.kind, "arch": model.get("arch"),
                        "baseline": model.get("baseline"), "space": model.get("space", {}),
                        "num_classes": trainer.num_classes, "class_names": list(trainer.train_data.class_names),

@@ -32,6 +32,7 @@ from moseg.space import SearchSpace
 from moseg.train.config import TEST_SPLIT
 from moseg.util.config import ConfigError, check, choices, dump_yaml, load_config, non_negative, positive
 from moseg.util.devices import device_name, resolve_device
+from moseg.util.schema import objective_names
 from surrogates.registry import SURROGATES
 
 if TYPE_CHECKING:
@@ -115,7 +116,8 @@ def search_supernet(config: SearchJobConfig) -> SearchResult:
                       n_infill=config.n_infill, prescreen=config.prescreen, surrogate=config.surrogate,
                       canonicalize=lambda X: np.stack([space.canonical(x) for x in X]),
                       exact_objectives={1: exact} if exact else None, cheap_objective=1,
-                      accuracy_objective=0, pop_size=config.pop_size, n_gen=config.n_gen, progress=True)
+                      accuracy_objective=0, pop_size=config.pop_size, n_gen=config.n_gen, progress=True,
+                      objective_names=objective_names(config.latency.kind))
 
 
 def _evaluator(config: SearchJobConfig) -> Evaluator:

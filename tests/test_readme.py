@@ -106,7 +106,8 @@ def test_readme_block_runs_as_written(workspace, request, monkeypatch, index):
         code = code.replace(old, new)
     monkeypatch.chdir(work)
     if language == "python":
-        exec(compile(code, f"README block {index}", "exec"), workspace["namespace"])
+        # dont_inherit: run without this file's `from __future__ import annotations`, as a reader's script would
+        exec(compile(code, f"README block {index}", "exec", dont_inherit=True), workspace["namespace"])
         return
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
            "OMP_NUM_THREADS": "1"}

@@ -18,8 +18,9 @@ from moseg.latency.measure import check_settings, measure_latency
 from moseg.space import Arch, SearchSpace, count_flops, count_params
 from moseg.supernet import Supernet
 from moseg.util.csvlog import CsvLog, vector_key
+from moseg.util.schema import GENES, MACS, PARAMS, RENAMED_IN
 
-COLUMNS = ["name", "arch", "params", "flops", "median_ms", "p90_ms", "mean_ms", "std_ms", "repeats", "status",
+COLUMNS = ["name", GENES, PARAMS, MACS, "median_ms", "p90_ms", "mean_ms", "std_ms", "repeats", "status",
            "error", "protocol"]
 
 
@@ -48,8 +49,8 @@ def measure_archs(space: SearchSpace, archs: Sequence[tuple[str, np.ndarray]], o
     Weights do not change latency, so every arch is extracted from one freshly initialised supernet.
     `measure_kw` goes to `measure_latency` (threads, channels_last, final_upsample, min_time_s, ...)."""
     check_settings(device, dtype, mode)
-    log = CsvLog(out, COLUMNS)
-    done = {row["arch"] for row in log.rows()}
+    log = CsvLog(out, COLUMNS, RENAMED_IN["latency survey"])
+    done = {row[GENES] for row in log.rows()}
     supernet = Supernet(space, num_classes)
     new_rows, (h, w) = [], resolution
     for name, x in archs:
@@ -57,8 +58,8 @@ def measure_archs(space: SearchSpace, archs: Sequence[tuple[str, np.ndarray]], o
         if key in done:
             continue
         arch = space.decode(x)
-        row = {"name": name, "arch": key, "params": count_params(arch, num_classes),
-               "flops": count_flops(arch, num_classes, (h, w))}
+        row = {"name": name, GENES: key, PARAMS: count_params(arch, num_classes),
+               MACS: count_flops(arch, num_classes, (h, w))}
         try:
             result = measure_latency(supernet.extract(arch), (batch, 3, h, w), device, dtype, mode, **measure_kw)
             row.update({k: round(v, 5) for k, v in result.to_dict().items() if k.endswith("_ms")},

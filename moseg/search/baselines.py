@@ -24,6 +24,7 @@ from moseg.search.evaluators import EvaluateFn
 from moseg.search.outputs import SearchResult, search_result, write_front, write_or_check_config
 from moseg.search.vectors import canonicalizer, check_bounds, check_integer, integer_nsga2, unique_rows
 from moseg.util.csvlog import vector_key
+from moseg.util.schema import OBJECTIVES
 
 FAILED_OBJECTIVE = 1e30  # what NSGA-II sees for a failed candidate: dominated by everything that worked
 STALE_LIMIT = 50  # rounds in a row without a new evaluation after which a (small, exhausted) space is done
@@ -47,7 +48,7 @@ def _start(method: str, xl: np.ndarray, xu: np.ndarray, budget: int, seed: int, 
 def _evaluate_or_look_up(archive: Archive, x: np.ndarray, iteration: int, evaluate_fn: EvaluateFn) -> list | None:
     """Objectives of x from the archive, or from a new evaluation; None when it failed."""
     row = archive.by_key.get(vector_key(x)) or archive.evaluate(x, iteration, evaluate_fn)
-    return row["f"] if row["status"] == "ok" else None
+    return row[OBJECTIVES] if row["status"] == "ok" else None
 
 
 def random_search(evaluate_fn: EvaluateFn, xl: np.ndarray, xu: np.ndarray, budget: int, *, seed: int,

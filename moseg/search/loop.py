@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -42,6 +42,7 @@ from moseg.search.outputs import (
 from moseg.search.prescreen import PRESCREENERS
 from moseg.search.vectors import canonicalizer, check_bounds, check_integer, integer_nsga2, unique_rows
 from moseg.util.csvlog import CsvLog, parse_vectors, vector_key
+from moseg.util.schema import GENES, OBJECTIVES, RENAMED_IN
 from surrogates import Ensemble, make_surrogate, min_training_rows
 from surrogates.base import clone_with_seed
 from surrogates.metrics import kendall_tau
@@ -86,7 +87,7 @@ def run_search(evaluate_fn: EvaluateFn | Evaluator, xl: np.ndarray, xu: np.ndarr
                exact_objectives: Mapping[int, EvaluateFn] | None = None, cheap_objective: int = -1,
                accuracy_objective: int = 0, pop_size: int = 100, n_gen: int = 30,
                ref_point: np.ndarray | None = None, log: Callable[[str], None] | None = print,
-               progress: bool = False) -> SearchResult:
+               progress: bool = False, objective_names: Sequence[str] | None = None) -> SearchResult:
     """Minimise the objectives `evaluate_fn(X) -> F` over integer vectors xl <= x <= xu with `budget` true
     evaluations; resumes from `out_dir` when it holds an earlier run of the same search. `evaluate_fn` may be a
     `moseg.search.evaluators.Evaluator`, which is handed whole batches (the design, each in-fill) and whose results
@@ -100,6 +101,7 @@ def run_search(evaluate_fn: EvaluateFn | Evaluator, xl: np.ndarray, xu: np.ndarr
     `accuracy_objective` are the columns the `spacing` pre-screening spaces out and tops up by. `ref_point`
     (default: from the design of experiments) fixes the hypervolume's reference point for the whole run.
     `progress` shows a bar of evaluations done out of the budget, with the hypervolume so far.
+    `objective_names` name front.csv's objective columns (default f0, f1, ...; see `moseg.util.schema`).
     """
     xl, xu = check_bounds(xl, xu)
     out = Path(out_dir)
@@ -107,6 +109,7 @@ def run_search(evaluate_fn: EvaluateFn | Evaluator, xl: np.ndarray, xu: np.ndarr
         n_doe = stored_setting(out / "config.json", "n_doe")
     settings = check_settings(budget, seed, n_doe, n_infill, prescreen, surrogate, pop_size, n_gen,
                                cheap_objective, accuracy_objective, ref_point, exact_objectives, len(xl))
+    names = _objective_names(objective_names)
     canonical = canonicalizer(canonicalize, xl, xu)
     doe = unique_rows(canonical(design_of_experiments(settings.n_doe, xl, xu, settings.seed)))
     min_rows = min_training_rows(make_surrogate(settings.surrogate))
@@ -121,7 +124,8 @@ def run_search(evaluate_fn: EvaluateFn | Evaluator, xl: np.ndarray, xu: np.ndarr
     say = (bar.write if progress else log) if log else (lambda message: None)
 
     evaluator = as_evaluator(evaluate_fn)
-    run = _Run(settings, xl, xu, canonical, exact_objectives or {}, archive, evaluator, lambda row: bar.update(1))
+    run = _Run(settings, xl, xu, canonical, exact_objectives or {}, archive, evaluator, lambda row: bar.update(1),
+               names)
     try:
         return _search(run, doe, ref_point, out, say, bar, min_rows)
     finally:
@@ -132,8 +136,8 @@ def run_search(evaluate_fn: EvaluateFn | Evaluator, xl: np.ndarray, xu: np.ndarr
 @dataclass(frozen=True)
 class _Run:
     """What every step of one search shares: its settings, the bounds and canonical form of its vectors, the
-    objectives computed exactly instead of predicted, the archive, the evaluator of true evaluations and what to
-    do after each (the progress bar)."""
+    objectives computed exactly instead of predicted, the archive, the evaluator of true evaluations, what to
+    do after each (the progress bar) and the objectives' names in front.csv."""
 
     settings: SearchSettings
     xl: np.ndarray
@@ -143,6 +147,7 @@ class _Run:
     archive: Archive
     evaluator: Evaluator
     after_each: Callable[[dict], None]
+    objective_names: list[str] | None
 
     def seed(self, iteration: int, purpose: int | str, *index: int) -> int:
         return _seed(self.settings.seed, iteration, purpose, *index)
@@ -176,12 +181,12 @@ def _search(run: _Run, doe: np.ndarray, ref_point: np.ndarray | None, out: Path,
             bar: tqdm, min_rows: int) -> SearchResult:
     """The design of experiments, then the iterations, until the budget is spent (see `run_search`)."""
     archive, settings, budget = run.archive, run.settings, run.settings.budget
-    run.evaluate(doe, 0, lambda row: _check_objective_columns(archive, settings))
-    _check_objective_columns(archive, settings)  # a resumed run: the archive's objectives
+    run.evaluate(doe, 0, lambda row: _check_objective_columns(archive, settings, run.objective_names))
+    _check_objective_columns(archive, settings, run.objective_names)  # a resumed run: the archive's objectives
     _check_design_succeeded(archive, len(doe), settings, min_rows)
     ref = hypervolume_reference(archive, ref_point)
     stats_log = CsvLog(out / "stats.csv", STATS_COLUMNS)
-    predictions_log = CsvLog(out / "predictions.csv", PREDICTION_COLUMNS)
+    predictions_log = CsvLog(out / "predictions.csv", PREDICTION_COLUMNS, RENAMED_IN["predictions.csv"])
     logged = _logged_iterations(stats_log)
     predictions_log.keep_until("iteration", max(logged, default=0))  # rows of an iteration whose stats are missing
     if 0 not in logged:
@@ -204,7 +209,7 @@ def _search(run: _Run, doe: np.ndarray, ref_point: np.ndarray | None, out: Path,
         say(f"iteration {iteration}: {step['evaluations']} evaluations, hypervolume {step['hypervolume']:.4g}, "
             f"surrogates {step['surrogates']}")
         iteration += 1
-    write_front(out / "front.csv", archive)
+    write_front(out / "front.csv", archive, run.objective_names)
     return search_result(archive, out)
 
 
@@ -231,7 +236,7 @@ def _iterate(run: _Run, iteration: int, ref: np.ndarray) -> tuple[dict, list[dic
     names = {j: getattr(model, "chosen_", settings.surrogate) for j, model in fitted.models.items()}
     surrogates = " ".join(f"f{j}={name}" for j, name in names.items())
     new = archive.evaluated(iteration)
-    predicted = fitted.predict(parse_vectors([r["x"] for r in new])) if new else None
+    predicted = fitted.predict(parse_vectors([r[GENES] for r in new])) if new else None
     return (_stats_row(archive, iteration, ref, predicted, surrogates, fit_seconds, search_seconds, eval_seconds),
             _prediction_rows(new, iteration, predicted, sorted(fitted.models)))
 
@@ -257,8 +262,8 @@ def _prediction_rows(new: list[dict], iteration: int, predicted: np.ndarray | No
     (`predicted`: the predictions of the new rows, one row each)."""
     if not new or not objectives:
         return []
-    return [{"iteration": iteration, "x": r["x"], "objective": j, "predicted": float(predicted[i, j]),
-             "true": r["f"][j]} for i, r in enumerate(new) for j in objectives]
+    return [{"iteration": iteration, GENES: r[GENES], "objective": j, "predicted": float(predicted[i, j]),
+             "true": r[OBJECTIVES][j]} for i, r in enumerate(new) for j in objectives]
 
 
 def _searched_candidates(run: _Run, iteration: int, fitted: _Fitted, before: set[str]) -> np.ndarray:
@@ -326,7 +331,7 @@ def _stats_row(archive: Archive, iteration: int, ref: np.ndarray, predicted: np.
     new = archive.evaluated(iteration)
     taus = ""
     if predicted is not None and len(new) >= 2:
-        F_new = np.array([r["f"] for r in new])
+        F_new = np.array([r[OBJECTIVES] for r in new])
         taus = " ".join(f"{kendall_tau(F_new[:, j], predicted[:, j]):.3f}" for j in range(F_new.shape[1]))
     return {"iteration": iteration, "evaluations": len(archive.rows), "failed": _failed_count(archive),
             "new": _rows_of(archive, iteration), "hypervolume": hypervolume(archive.F(), ref), "kendall_tau": taus,
@@ -421,9 +426,19 @@ def _check_design_fits_surrogate(n_distinct: int, settings: SearchSettings, min_
                          f"{settings.surrogate!r} needs at least {min_rows} to be fitted; raise n_doe")
 
 
-def _check_objective_columns(archive: Archive, settings: SearchSettings) -> None:
+def _objective_names(names: Sequence[str] | None) -> list[str] | None:
+    """`names` as a list once checked: distinct non-empty strings, none of them the genes column."""
+    if names is None:
+        return None
+    if isinstance(names, str) or not isinstance(names, Sequence) or not all(
+            isinstance(n, str) and n and n != GENES for n in names) or len(set(names)) != len(names):
+        raise ValueError(f"objective_names = {names!r}, expected distinct non-empty column names other than {GENES!r}")
+    return list(names)
+
+
+def _check_objective_columns(archive: Archive, settings: SearchSettings, names: list[str] | None) -> None:
     """Once the number of objectives is known (first successful evaluation): every objective index given to
-    the search must exist."""
+    the search must exist, and there must be a name for each objective."""
     n_obj = archive.n_obj
     if n_obj is None:
         return
@@ -435,6 +450,8 @@ def _check_objective_columns(archive: Archive, settings: SearchSettings) -> None
     if missing:
         raise ValueError(f"exact_objectives has keys {missing}, but evaluate_fn returns {n_obj} objectives "
                          f"(columns 0..{n_obj - 1})")
+    if names is not None and len(names) != n_obj:
+        raise ValueError(f"objective_names = {names}, but evaluate_fn returns {n_obj} objectives")
     if settings.ref_point is not None and len(settings.ref_point) != n_obj:
         raise ValueError(f"ref_point has {len(settings.ref_point)} values, but evaluate_fn returns {n_obj} "
                          "objectives")

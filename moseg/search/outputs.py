@@ -16,10 +16,11 @@ import sklearn
 from moseg.search.archive import Archive
 from moseg.search.indicators import non_dominated, reference_point
 from moseg.util.csvlog import vector_key
+from moseg.util.schema import GENES, generic_objective_names
 
 STATS_COLUMNS = ["iteration", "evaluations", "failed", "new", "hypervolume", "kendall_tau", "surrogates",
                  "fit_seconds", "search_seconds", "eval_seconds"]
-PREDICTION_COLUMNS = ["iteration", "x", "objective", "predicted", "true"]
+PREDICTION_COLUMNS = ["iteration", GENES, "objective", "predicted", "true"]
 
 
 @dataclass
@@ -67,7 +68,7 @@ def hypervolume_reference(archive: Archive, ref_point: object = None) -> np.ndar
     default `reference_point` of its design of experiments (the rows of iteration 0)."""
     if ref_point is not None:
         return np.asarray(ref_point, dtype=float)
-    design = archive.F(1)
+    design = archive.F(iteration=0)
     if not len(design):
         raise ValueError(f"{archive.path} has no successful design-of-experiments row (iteration 0); the search's "
                          "reference point is computed from them")
@@ -82,12 +83,13 @@ def search_reference_point(out: str | Path) -> np.ndarray:
     return hypervolume_reference(Archive(out / "archive.csv"), stored_setting(out / "config.json", "ref_point"))
 
 
-def write_front(path: Path, archive: Archive) -> None:
-    """front.csv: the vector and objectives of every non-dominated evaluation."""
+def write_front(path: Path, archive: Archive, objective_names: list[str] | None = None) -> None:
+    """front.csv: the genes and objectives of every non-dominated evaluation, the objectives under
+    `objective_names` (default f0, f1, ...; see `moseg.util.schema`)."""
     X, F = archive.X(), archive.F()
     front = non_dominated(F)
-    table = pd.DataFrame(F[front], columns=[f"f{j}" for j in range(F.shape[1])])
-    table.insert(0, "x", [vector_key(x) for x in X[front]])
+    table = pd.DataFrame(F[front], columns=objective_names or generic_objective_names(F.shape[1]))
+    table.insert(0, GENES, [vector_key(x) for x in X[front]])
     table.to_csv(path, index=False)
 
 

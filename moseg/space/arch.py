@@ -8,35 +8,14 @@ checks that.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar
+from typing import Any
+
+from moseg.space.ops import OPERATORS, AttentionBlock, BlockSpec, ConvBlock
 
 HR_STRIDE = 8  # the high-resolution branch always runs at 1/8 of the input
 
-
-@dataclass(frozen=True)
-class ConvBlock:
-    """Inverted-residual convolution: 1x1 expand, k x k depthwise (dilated), 1x1 project, residual."""
-
-    kernel: int
-    dilation: int
-    expand: int
-    op: ClassVar[str] = "conv"
-
-
-@dataclass(frozen=True)
-class AttentionBlock:
-    """Multi-head self-attention whose keys/values are pooled to at most kv_pool x kv_pool tokens, so memory
-    grows linearly with the number of pixels; followed by an inverted-residual feed-forward (3x3 depthwise)."""
-
-    heads: int
-    head_dim: int
-    kv_pool: int
-    expand: int
-    op: ClassVar[str] = "attention"
-
-
-Block = ConvBlock | AttentionBlock
-BLOCK_TYPES: dict[str, type] = {"conv": ConvBlock, "attention": AttentionBlock}
+Block = BlockSpec  # a block of any registered operator family (ConvBlock, AttentionBlock, a plug-in's)
+__all__ = ["Arch", "AttentionBlock", "Block", "Branch", "ConvBlock", "HR_STRIDE"]
 
 
 @dataclass(frozen=True)
@@ -102,10 +81,10 @@ class Arch:
 
 
 def _block_from_dict(data: dict[str, Any], where: str) -> Block:
-    if not isinstance(data, dict) or data.get("op") not in BLOCK_TYPES:
+    if not isinstance(data, dict) or data.get("op") not in OPERATORS:
         op = data.get("op") if isinstance(data, dict) else data
-        raise ValueError(f"{where}['op'] = {op!r}, expected one of {sorted(BLOCK_TYPES)}")
-    block_type = BLOCK_TYPES[data["op"]]
+        raise ValueError(f"{where}['op'] = {op!r}, expected one of {sorted(OPERATORS)}")
+    block_type = OPERATORS[data["op"]].block
     names = [f.name for f in fields(block_type)]
     _check_keys(data, set(names) | {"op"}, where)
     return block_type(**{name: _as_int(data[name], f"{where}[{name!r}]") for name in names})

@@ -2,8 +2,9 @@
 
 Network level: how many lower-resolution branches (1/16, 1/32, 1/64) sit beside the 1/8 branch, each
 branch's width and depth, and after which high-resolution block each lower branch fuses in. Cell level, per
-block: the operator family (inverted-residual convolution or pooled multi-head self-attention) and that
-family's configuration. Every gene is an integer in [xl, xu]; choice genes index into the choice lists.
+block: the operator family (by default inverted-residual convolution or pooled multi-head self-attention; any
+family registered in `moseg.space.ops`) and that family's configuration. Every gene is an integer in [xl, xu];
+choice genes index into the choice lists.
 
 Identity is expressed through elastic depth (blocks beyond a branch's depth are skipped) rather than a
 per-block "skip" operator, which would give one network many encodings.
@@ -11,19 +12,20 @@ per-block "skip" operator, which would give one network many encodings.
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from moseg.space.arch import Arch, AttentionBlock, Block, Branch, ConvBlock
+from moseg.space.arch import Arch, Block, Branch
+from moseg.space.ops import OPERATORS, Operator
 
-OPS = ("conv", "attention")
-CONV_GENES = ("kernel", "dilation")
-ATTENTION_GENES = ("heads", "head_dim", "kv_pool")
-SHARED_GENES = ("expand",)  # conv: inverted-residual expansion; attention: feed-forward expansion
-BLOCK_GENES = ("op", *CONV_GENES, *SHARED_GENES, *ATTENTION_GENES)
+DEFAULT_OPS = ("conv", "attention")
+# the keywords that name the built-in families' gene choices, and the genes they set
+CHOICE_KEYWORDS = {"kernels": "kernel", "dilations": "dilation", "expand_ratios": "expand", "heads": "heads",
+                   "head_dims": "head_dim", "kv_pools": "kv_pool"}
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,11 @@ class SearchSpace:
     """The default space holds about 10^32.7 distinct networks (see `log10_size`).
 
     Choice lists are keyword arguments so a study can shrink or widen the space; `branch_widths` has one
-    tuple per branch (its length, 2 to 4, sets the lowest resolution: 1/16 to 1/64).
+    tuple per branch (its length, 2 to 4, sets the lowest resolution: 1/16 to 1/64). `ops` names the operator
+    families a block chooses from (registered in `moseg.space.ops`); a family's gene choices default to the
+    family's own and are replaced by `block_choices` ({gene: values}) or, for the built-in genes, by the
+    keywords `kernels`, `dilations`, `expand_ratios`, `heads`, `head_dims` and `kv_pools`. The order of `ops` is
+    the op gene's order: the last family is the one `max_arch` (every gene at its upper bound) is built of.
     """
 
     def __init__(
@@ -51,12 +57,14 @@ class SearchSpace:
         branch_widths: Sequence[Sequence[int]] = ((32, 48, 64), (64, 96, 128), (96, 128, 192), (128, 192, 256)),
         head_widths: Sequence[int] = (64, 96, 128),
         max_depth: int = 4,
-        kernels: Sequence[int] = (3, 5, 7),
-        dilations: Sequence[int] = (1, 2),
-        expand_ratios: Sequence[int] = (2, 4, 6),
-        heads: Sequence[int] = (1, 2, 4),
-        head_dims: Sequence[int] = (16, 32),
-        kv_pools: Sequence[int] = (8, 16),
+        ops: Sequence[str] = DEFAULT_OPS,
+        block_choices: Mapping[str, Sequence[int]] | None = None,
+        kernels: Sequence[int] | None = None,
+        dilations: Sequence[int] | None = None,
+        expand_ratios: Sequence[int] | None = None,
+        heads: Sequence[int] | None = None,
+        head_dims: Sequence[int] | None = None,
+        kv_pools: Sequence[int] | None = None,
     ) -> None:
         if not 1 <= len(branch_widths) <= 4:
             raise ValueError(f"branch_widths has {len(branch_widths)} branches, expected 1 to 4 (1/8 to 1/64)")
@@ -66,12 +74,15 @@ class SearchSpace:
         self.stem_widths = _choices("stem_widths", stem_widths)
         self.branch_widths = tuple(_choices(f"branch_widths[{i}]", w) for i, w in enumerate(branch_widths))
         self.head_widths = _choices("head_widths", head_widths)
-        self.kernels = _choices("kernels", kernels, odd=True)
-        self.dilations = _choices("dilations", dilations)
-        self.expand_ratios = _choices("expand_ratios", expand_ratios)
-        self.heads = _choices("heads", heads)
-        self.head_dims = _choices("head_dims", head_dims)
-        self.kv_pools = _choices("kv_pools", kv_pools)
+        self.operators = _operators(ops)
+        self.ops = tuple(op.name for op in self.operators)
+        keywords = {"kernels": kernels, "dilations": dilations, "expand_ratios": expand_ratios, "heads": heads,
+                    "head_dims": head_dims, "kv_pools": kv_pools}
+        self.block_choices = self._resolve_block_choices(block_choices or {}, keywords)
+        self.block_genes = ("op", *self.block_choices)
+        # the built-in genes' choices under their keyword names (empty when no family of the space has the gene)
+        self.kernels, self.dilations, self.expand_ratios, self.heads, self.head_dims, self.kv_pools = (
+            self.block_choices.get(gene, ()) for gene in CHOICE_KEYWORDS.values())
         self.genes = self._build_genes()
         self._index = {gene.name: i for i, gene in enumerate(self.genes)}
         self.xl = np.array([g.low for g in self.genes], dtype=np.int64)
@@ -87,11 +98,36 @@ class SearchSpace:
         """Branches the space can hold, the 1/8 branch included."""
         return len(self.branch_widths)
 
-    def _choice_lists(self) -> dict[str, tuple]:
-        return {
-            "op": OPS, "kernel": self.kernels, "dilation": self.dilations, "expand": self.expand_ratios,
-            "heads": self.heads, "head_dim": self.head_dims, "kv_pool": self.kv_pools,
-        }
+    def _resolve_block_choices(self, given: Mapping[str, Sequence[int]],
+                               keywords: dict[str, Sequence[int] | None]) -> dict[str, tuple[int, ...]]:
+        """Each block gene of the space's families (in order of first appearance) with its choices: a keyword's,
+        else `given`'s, else the first family's default."""
+        if not isinstance(given, Mapping):
+            raise ValueError(f"block_choices = {given!r}, expected a mapping of gene name to choices")
+        defaults: dict[str, tuple[int, ...]] = {}
+        for op in self.operators:
+            for gene in op.genes:
+                defaults.setdefault(gene, op.choices[gene])
+        unknown = sorted(set(given) - set(defaults)) + [
+            keyword for keyword, values in keywords.items()
+            if values is not None and CHOICE_KEYWORDS[keyword] not in defaults]
+        if unknown:
+            raise ValueError(f"choices given for {unknown}, which no operator of ops={list(self.ops)} has; its genes "
+                             f"are {sorted(defaults)}")
+        overrides = {CHOICE_KEYWORDS[k]: (k, v) for k, v in keywords.items() if v is not None}
+        resolved = {}
+        for gene, default in defaults.items():
+            name, values = overrides.get(gene, (f"block_choices[{gene!r}]", given.get(gene, default)))
+            resolved[gene] = _choices(name, values)
+            for op in self.operators:
+                problem = op.check_choices(gene, resolved[gene]) if gene in op.genes else None
+                if problem:
+                    raise ValueError(f"{name} = {tuple(values)!r}, {problem}")
+        return resolved
+
+    def op_choices(self, op: str) -> dict[str, tuple[int, ...]]:
+        """The choices of each gene of the family `op`, as this space offers them."""
+        return {gene: self.block_choices[gene] for gene in OPERATORS[op].genes}
 
     def _build_genes(self) -> tuple[Gene, ...]:
         genes = [
@@ -99,13 +135,13 @@ class SearchSpace:
             _choice_gene("head_width", self.head_widths),
             Gene("n_lower", 0, self.num_branches - 1),
         ]
-        block_choices = self._choice_lists()
+        block_choices = {"op": self.ops, **self.block_choices}
         for b, widths in enumerate(self.branch_widths):
             genes += [_choice_gene(f"b{b}.width", widths), Gene(f"b{b}.depth", 1, self.max_depth)]
             if b > 0:
                 genes.append(Gene(f"b{b}.fuse_after", 0, self.max_depth))
             for k in range(self.max_depth):
-                genes += [_choice_gene(f"b{b}.k{k}.{name}", block_choices[name]) for name in BLOCK_GENES]
+                genes += [_choice_gene(f"b{b}.k{k}.{name}", block_choices[name]) for name in self.block_genes]
         return tuple(genes)
 
     def index(self, name: str) -> int:
@@ -143,7 +179,7 @@ class SearchSpace:
     # ---------------------------------------------------------------------------------- canonical form
     def canonical(self, x: np.ndarray | Sequence) -> np.ndarray:
         """Set every gene that has no effect to its lower bound, so two vectors that describe the same
-        network become equal: genes of absent branches, of blocks beyond a branch's depth, of the family a
+        network become equal: genes of absent branches, of blocks beyond a branch's depth, of the families a
         block does not use; and `fuse_after` clipped to the high-resolution depth."""
         arr = self.validate(x)
         X = np.atleast_2d(arr).copy()
@@ -158,12 +194,13 @@ class SearchSpace:
                 X[np.ix_(absent, cols)] = self.xl[cols]
             depth = X[:, self.index(f"b{b}.depth")]
             for k in range(self.max_depth):
-                block_cols = [self.index(f"b{b}.k{k}.{name}") for name in BLOCK_GENES]
+                block_cols = [self.index(f"b{b}.k{k}.{name}") for name in self.block_genes]
                 unused = depth <= k
                 X[np.ix_(unused, block_cols)] = self.xl[block_cols]
-                is_conv = X[:, block_cols[0]] == OPS.index("conv")
-                for family_genes, rows in ((ATTENTION_GENES, is_conv), (CONV_GENES, ~is_conv)):
-                    cols_off = [self.index(f"b{b}.k{k}.{name}") for name in family_genes]
+                for index, op in enumerate(self.operators):
+                    rows = X[:, block_cols[0]] == index
+                    cols_off = [self.index(f"b{b}.k{k}.{name}") for name in self.block_genes[1:]
+                                if name not in op.genes]
                     X[np.ix_(rows, cols_off)] = self.xl[cols_off]
         return X[0] if arr.ndim == 1 else X
 
@@ -192,11 +229,8 @@ class SearchSpace:
 
     @staticmethod
     def _decode_block(value, prefix: str) -> Block:
-        if value(prefix + "op") == "conv":
-            return ConvBlock(value(prefix + "kernel"), value(prefix + "dilation"), value(prefix + "expand"))
-        return AttentionBlock(
-            value(prefix + "heads"), value(prefix + "head_dim"), value(prefix + "kv_pool"), value(prefix + "expand")
-        )
+        op = OPERATORS[value(prefix + "op")]
+        return op.block(**{gene: value(prefix + gene) for gene in op.genes})
 
     def encode(self, arch: Arch) -> np.ndarray:
         """The canonical vector of `arch`; ValueError names any value the space does not offer."""
@@ -239,8 +273,7 @@ class SearchSpace:
             for k, block in enumerate(branch.blocks):
                 prefix = f"b{b}.k{k}."
                 put(prefix + "op", block.op)
-                family = CONV_GENES if block.op == "conv" else ATTENTION_GENES
-                for name in (*family, *SHARED_GENES):
+                for name in OPERATORS[block.op].genes:
                     put(prefix + name, getattr(block, name))
         return v
 
@@ -269,11 +302,12 @@ class SearchSpace:
 
     # ----------------------------------------------------------------------------------------- size
     def block_configs(self) -> list[Block]:
-        """Every block the space allows: each convolution, then each attention configuration."""
-        conv = [ConvBlock(k, d, e) for k in self.kernels for d in self.dilations for e in self.expand_ratios]
-        attention = [AttentionBlock(h, hd, kv, e) for h in self.heads for hd in self.head_dims
-                     for kv in self.kv_pools for e in self.expand_ratios]
-        return conv + attention
+        """Every block the space allows, family by family in the order of `ops`."""
+        configs = []
+        for op in self.operators:
+            for values in itertools.product(*(self.block_choices[gene] for gene in op.genes)):
+                configs.append(op.block(*values))
+        return configs
 
     def num_block_configs(self) -> int:
         return len(self.block_configs())
@@ -302,23 +336,30 @@ class SearchSpace:
             f"(down to 1/{8 * 2 ** (self.num_branches - 1)}), depth 1..{self.max_depth} blocks each",
             f"  widths: stem {list(self.stem_widths)}, head {list(self.head_widths)}, "
             + ", ".join(f"1/{8 * 2**b} {list(w)}" for b, w in enumerate(self.branch_widths)),
-            f"  conv blocks: kernel {list(self.kernels)} x dilation {list(self.dilations)} "
-            f"x expand {list(self.expand_ratios)}",
-            f"  attention blocks: heads {list(self.heads)} x head_dim {list(self.head_dims)} x kv_pool "
-            f"{list(self.kv_pools)} x expand {list(self.expand_ratios)}",
         ]
+        lines += [f"  {op.name} blocks: " + " x ".join(f"{gene} {list(self.block_choices[gene])}" for gene in op.genes)
+                  for op in self.operators]
         return "\n".join(lines)
 
 
-def _choices(name: str, values: Sequence[int], odd: bool = False) -> tuple[int, ...]:
+def _choices(name: str, values: Sequence[int]) -> tuple[int, ...]:
+    if isinstance(values, str) or not isinstance(values, Sequence | np.ndarray):
+        raise ValueError(f"{name} = {values!r}, expected a non-empty list of positive integers")
     values = tuple(values)
     if not values or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in values):
         raise ValueError(f"{name} = {values!r}, expected a non-empty list of positive integers")
     if list(values) != sorted(set(values)):
         raise ValueError(f"{name} = {values!r}, expected strictly increasing values")
-    if odd and any(v % 2 == 0 for v in values):
-        raise ValueError(f"{name} = {values!r}, expected odd kernel sizes")
     return tuple(int(v) for v in values)
+
+
+def _operators(ops: Sequence[str]) -> tuple[Operator, ...]:
+    """The registered families named by `ops`, checked: a non-empty list of distinct registered names."""
+    if isinstance(ops, str) or not isinstance(ops, Sequence) or not ops:
+        raise ValueError(f"ops = {ops!r}, expected a non-empty list of operator names from {sorted(OPERATORS)}")
+    if len(set(ops)) != len(ops):
+        raise ValueError(f"ops = {list(ops)!r} names an operator twice")
+    return tuple(OPERATORS[name] for name in ops)
 
 
 def _choice_gene(name: str, choices: tuple) -> Gene:

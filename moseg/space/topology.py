@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from moseg.space.arch import Arch, Block, ConvBlock
+from moseg.space.arch import Arch, Block
+from moseg.space.ops import operator_of
 
 STEM_LAYERS = 3  # three stride-2 3x3 convolutions take the input to 1/8
 
@@ -45,16 +46,10 @@ class Part:
     def config(self) -> str:
         """The part's configuration in words, e.g. 'conv k3 d1 e4' or '32->64'."""
         if self.kind == "block":
-            return block_config(self.block)
+            return operator_of(self.block).label(self.block)
         arrows = "->".join(str(w) for w in self.widths)
         up = f" up {self.upsampled_to[0]}x{self.upsampled_to[1]}" if self.upsampled_to is not None else ""
         return f"{arrows}{up}"
-
-
-def block_config(block: Block) -> str:
-    if isinstance(block, ConvBlock):
-        return f"conv k{block.kernel} d{block.dilation} e{block.expand}"
-    return f"attention h{block.heads} hd{block.head_dim} kv{block.kv_pool} e{block.expand}"
 
 
 def halved(size: tuple[int, int]) -> tuple[int, int]:

@@ -3,16 +3,32 @@
 Every block is written once and runs either on elastic layers (inside the supernet, resized by
 `configure`) or on plain PyTorch layers (in an extracted network, made by `extract`): the forward code is the
 same in both, so an extracted network computes what the supernet computes.
+
+Each operator family of the search space (`moseg.space.ops`) has its module registered here under its op name
+(`register_block_module`): a class with `build(width, choices)` (the elastic block that holds every
+configuration of the family, `choices` being the space's choices of each of its genes), `configure(width,
+block)` (make one configuration active), `forward` and `extract` (a plain copy of the active configuration).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from moseg.core.registry import Registry
+from moseg.space import SearchSpace
 from moseg.space.arch import AttentionBlock, Block, ConvBlock
 from moseg.supernet.layers import ElasticBatchNorm2d, ElasticConv2d, HeadConv1x1
+
+BLOCK_MODULES: Registry[type[nn.Module]] = Registry("block module")
+
+
+def register_block_module(op: str):
+    """Class decorator: the supernet module of the operator family `op` (see the module docstring)."""
+    return BLOCK_MODULES.register(op)
 
 
 class ConvBN(nn.Module):
@@ -42,6 +58,7 @@ class ConvBN(nn.Module):
         return ConvBN(self.conv.extract(), self.bn.extract(), self.relu)
 
 
+@register_block_module(ConvBlock.op)
 class InvertedResidual(nn.Module):
     """1x1 expansion, k x k depthwise (dilated) convolution, 1x1 projection, identity shortcut."""
 
@@ -57,6 +74,10 @@ class InvertedResidual(nn.Module):
             ConvBN.elastic(hidden, hidden, max_kernel, depthwise=True),
             ConvBN.elastic(hidden, width, 1, relu=False),
         )
+
+    @classmethod
+    def build(cls, width: int, choices: Mapping[str, tuple[int, ...]]) -> InvertedResidual:
+        return cls.elastic(width, max(choices["expand"]), max(choices["kernel"]))
 
     def configure(self, width: int, spec: ConvBlock) -> None:
         hidden = width * spec.expand
@@ -82,6 +103,7 @@ class TokenAttention(nn.Module):
         return TokenAttention()
 
 
+@register_block_module(AttentionBlock.op)
 class PooledSelfAttention(nn.Module):
     """Multi-head self-attention whose keys and values come from the feature map average-pooled to at most
     kv_pool x kv_pool tokens: memory and time grow linearly with the pixels, so it can run at 1/8
@@ -111,6 +133,11 @@ class PooledSelfAttention(nn.Module):
             max_heads, max_head_dim, max_kv_pool,
         )
 
+    @classmethod
+    def build(cls, width: int, choices: Mapping[str, tuple[int, ...]]) -> PooledSelfAttention:
+        return cls.elastic(width, max(choices["heads"]), max(choices["head_dim"]), max(choices["kv_pool"]),
+                           max(choices["expand"]))
+
     def configure(self, width: int, spec: AttentionBlock) -> None:
         self.norm.configure(width)
         for projection in (self.q, self.k, self.v, self.out_proj):
@@ -139,18 +166,13 @@ class PooledSelfAttention(nn.Module):
 
 
 class ChoiceBlock(nn.Module):
-    """One block position of the supernet: holds one block of every operator family and runs the active one.
-    Families share no weights; within a family every configuration shares them."""
+    """One block position of the supernet: holds one block of every operator family of the space and runs the
+    active one. Families share no weights; within a family every configuration shares them."""
 
-    def __init__(
-        self, width: int, max_kernel: int, max_expand: int, max_heads: int, max_head_dim: int, max_kv_pool: int
-    ) -> None:
+    def __init__(self, width: int, space: SearchSpace) -> None:
         super().__init__()
-        self.ops = nn.ModuleDict({
-            ConvBlock.op: InvertedResidual.elastic(width, max_expand, max_kernel),
-            AttentionBlock.op: PooledSelfAttention.elastic(width, max_heads, max_head_dim, max_kv_pool, max_expand),
-        })
-        self.active = ConvBlock.op
+        self.ops = nn.ModuleDict({op: BLOCK_MODULES[op].build(width, space.op_choices(op)) for op in space.ops})
+        self.active = space.ops[0]
 
     def configure(self, width: int, spec: Block) -> None:
         self.ops[spec.op].configure(width, spec)

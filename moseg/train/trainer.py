@@ -33,7 +33,7 @@ from moseg.data.balance import median_frequency_weights
 from moseg.data.loader import train_loader
 from moseg.scoring import EvaluationData, autocast, clock
 from moseg.space import Arch, SearchSpace
-from moseg.supernet import Supernet
+from moseg.supernet import Supernet, build_network
 from moseg.train.checkpoint import load_checkpoint, restore_rng, save_checkpoint
 from moseg.train.config import RESUMABLE_CHANGES, TrainConfig
 from moseg.train.distributed import ProcessInfo, barrier, init_from_env, shutdown
@@ -164,9 +164,10 @@ class Trainer:
         self.max_arch, self.min_arch = self.space.max_arch(), self.space.min_arch()
         if cfg.model.baseline is not None:
             self.net: nn.Module = build_baseline(cfg.model.baseline, self.num_classes)
+        elif cfg.standalone:
+            self.net = build_network(self.arch, self.num_classes, self.space)
         else:
-            supernet = Supernet(self.space, self.num_classes)
-            self.net = supernet.extract(self.arch) if cfg.standalone else supernet
+            self.net = Supernet(self.space, self.num_classes)
         self.net.to(self.device)
         if self.channels_last:
             self.net.to(memory_format=torch.channels_last)

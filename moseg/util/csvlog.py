@@ -13,6 +13,8 @@ from typing import TextIO
 import numpy as np
 import pandas as pd
 
+from moseg.util.schema import upgraded
+
 
 def vector_key(x: Sequence[int]) -> str:
     """An integer vector as one CSV cell (integers separated by spaces): the key of an arch or a candidate."""
@@ -38,14 +40,18 @@ def parse_vectors(keys: Sequence[str], n_var: int | None = None, source: str | P
     return np.array(rows, dtype=np.int64).reshape(len(rows), -1 if rows else (n_var or 0))
 
 
-def read_table(path: str | Path, what: str, dtype: dict | None = None) -> pd.DataFrame:
-    """A CSV file of a run as a DataFrame; a missing, empty, non-UTF-8 or malformed file is a ValueError that names
-    it and says it should hold `what` (e.g. "a search's front")."""
+def read_table(path: str | Path, what: str, dtype: dict | None = None,
+               renamed: dict[str, str] | None = None) -> pd.DataFrame:
+    """A CSV file of a run as a DataFrame, columns of older files named as today (`renamed`: old name -> new, see
+    `moseg.util.schema.RENAMED_IN`); a missing, empty, non-UTF-8 or malformed file is a ValueError that names it and
+    says it should hold `what` (e.g. "a search's front"). `dtype` is by today's names."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path} does not exist; expected {what} (a CSV file)")
+    renamed = renamed or {}
+    old_dtype = {old: dtype[new] for old, new in renamed.items() if dtype and new in dtype}
     try:
-        return pd.read_csv(path, dtype=dtype)
+        return pd.read_csv(path, dtype={**(dtype or {}), **old_dtype} or None).rename(columns=renamed)
     except pd.errors.EmptyDataError:
         raise ValueError(f"{path} is empty; expected {what}: a header and rows") from None
     except UnicodeDecodeError as err:
@@ -57,21 +63,24 @@ def read_table(path: str | Path, what: str, dtype: dict | None = None) -> pd.Dat
 
 
 class CsvLog:
-    """Rows with fixed `columns` appended to `path` (header written once). Values may be missing (empty).
+    """Rows with fixed `columns` appended to `path` (header written once). Values may be missing (empty). A file
+    written before some of today's columns existed (at the end) or under older names (`renamed`: old name -> new)
+    is rewritten with today's header when opened, its rows kept.
 
     A process killed while writing a row leaves a last line without its newline: opening the log drops that torn
     row (`torn_row` keeps its text), so whatever it recorded is done again, and the next row is not glued to it.
     Any other row with the wrong number of fields is damage that `rows` reports with the file and line.
     """
 
-    def __init__(self, path: str | Path, columns: Sequence[str]) -> None:
-        self.path, self.columns = Path(path), list(columns)
+    def __init__(self, path: str | Path, columns: Sequence[str], renamed: dict[str, str] | None = None) -> None:
+        self.path, self.columns, self.renamed = Path(path), list(columns), renamed or {}
         self.torn_row = self._drop_torn_row()
         if self.path.exists() and self.path.stat().st_size:
             with self._open() as f:
                 header = next(csv.reader(f), [])
-            if header != self.columns and header == self.columns[: len(header)]:
-                self._rewrite(self.rows())  # written before columns were added at the end: they stay empty
+            today = upgraded(header, self.renamed)
+            if header != self.columns and today == self.columns[: len(today)]:
+                self._rewrite(self.rows())  # older names, or written before columns were added at the end (empty)
             elif header != self.columns:
                 raise ValueError(f"{self.path} has columns {header}, expected {self.columns}")
 
@@ -93,7 +102,7 @@ class CsvLog:
             return []
         with self._open() as f:
             reader = csv.reader(f)
-            header = next(reader, None) or []
+            header = upgraded(next(reader, None) or [], self.renamed)
             rows = []
             for values in reader:
                 if not values:

@@ -383,7 +383,7 @@ def run_folder_cases() -> list[Case]:
              r"archive\.csv, line 3"),
         Case("search resume archive.csv objective text", resume_search(
             "archive.csv", replace_line(2, lambda line: line.replace('"[0.', '"[zero.', 1))),
-             r"archive\.csv, line 3, column 'f'"),
+             r"archive\.csv, line 3, column 'objectives'"),
         Case("search resume archive.csv fields missing", resume_search(
             "archive.csv", replace_line(2, lambda line: ",".join(line.split(",")[:3]) + "\n")),
              r"archive\.csv, line 3"),

@@ -85,11 +85,11 @@ def assert_same_outputs(whole: Path, killed: Path) -> None:
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     for name, columns in (("supernet/eval.csv", ["iteration", "arch", "miou"]),
                           ("supernet/log.csv", ["iteration", "loss", "lr"]),
-                          ("search/archive.csv", ["eval", "iteration", "x", "f", "status"]),
+                          ("search/archive.csv", ["eval", "iteration", "genes", "objectives", "status"]),
                           ("search/stats.csv", ["iteration", "evaluations", "hypervolume"]),
-                          ("retrain/retrained.csv", ["name", "arch", "supernet_miou", "val_miou", "test_miou",
+                          ("retrain/retrained.csv", ["name", "genes", "supernet_miou", "val_miou", "test_miou",
                                                      "params", "macs", "status"])):
-        expected, got = (pd.read_csv(p / name, dtype={"x": str, "arch": str})[columns] for p in (whole, killed))
+        expected, got = (pd.read_csv(p / name, dtype={"genes": str})[columns] for p in (whole, killed))
         pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-6, obj=name)
     summary = json.loads((killed / "retrain" / "summary.json").read_text())
     assert summary["kendall_tau"] == json.loads((whole / "retrain" / "summary.json").read_text())["kendall_tau"]

@@ -31,11 +31,13 @@ def test_the_demo_writes_the_front_the_archive_figures_and_exports(demo):
                  "pipeline.yaml", "runs.jsonl", "timings.csv"):
         assert (demo / name).stat().st_size > 0, name
     assert len(pd.read_csv(demo / "archive.csv")) == 7
-    retrained = pd.read_csv(demo / "retrain" / "retrained.csv", dtype={"arch": str})
-    search_front = pd.read_csv(demo / "search" / "front.csv").sort_values("f1")
+    retrained = pd.read_csv(demo / "retrain" / "retrained.csv", dtype={"genes": str})
+    search_front = pd.read_csv(demo / "search" / "front.csv").sort_values("latency_ms")
+    assert list(search_front.columns) == ["genes", "miou_error", "latency_ms"]
     n = min(2, len(search_front))  # a few steps of training may leave one network on the supernet front
     assert list(retrained["name"]) == [f"net{k}" for k in range(1, n + 1)] + ["lraspp_mobilenetv3_small"]
-    assert retrained["arch"][:n].tolist() == [search_front["x"].iloc[0], search_front["x"].iloc[-1]][:n]
+    assert retrained["genes"][:n].tolist() == [search_front["genes"].iloc[0], search_front["genes"].iloc[-1]][:n]
+    assert pd.isna(retrained["genes"].iloc[-1])  # the baseline has no genes
     assert (retrained["status"] == "ok").all() and retrained["test_miou"].between(0, 1).all()
     assert (retrained["latency_ms"] > 0).all() and (retrained["params"] > 0).all()
     assert retrained["supernet_miou"].notna().tolist() == [True] * n + [False]
@@ -75,9 +77,9 @@ def test_a_rerun_skips_what_is_done_and_a_lost_row_resumes_from_its_checkpoint(d
 
 def test_retraining_refuses_a_folder_whose_names_mean_other_archs(demo, capsys):
     retrained_csv = demo / "retrain" / "retrained.csv"
-    table = pd.read_csv(retrained_csv, dtype={"arch": str})
+    table = pd.read_csv(retrained_csv, dtype={"genes": str})
     changed = table.copy()
-    changed.loc[0, "arch"] = "9 9 9"
+    changed.loc[0, "genes"] = "9 9 9"
     changed.to_csv(retrained_csv, index=False)
     try:
         assert main(["demo", f"out_dir={demo}", *SHORT]) == 2

@@ -33,13 +33,14 @@ def retrained_table() -> pd.DataFrame:
 
 def archive_table(rows: list[list[float] | None]) -> pd.DataFrame:
     """archive.csv rows in evaluation order; None is a failed evaluation."""
-    return pd.DataFrame([{"eval": i, "iteration": i // 2, "x": f"{i} 0 1", "f": "" if f is None else json.dumps(f),
+    return pd.DataFrame([{"eval": i, "iteration": i // 2, "genes": f"{i} 0 1",
+                          "objectives": "" if f is None else json.dumps(f),
                           "status": "failed" if f is None else "ok", "error": "" if f else "ValueError: bad",
                           "seconds": 1.5} for i, f in enumerate(rows)])
 
 
 def front_table(points: list[tuple[float, float]]) -> pd.DataFrame:
-    return pd.DataFrame([{"x": f"{i} 1", "f0": f0, "f1": f1} for i, (f0, f1) in enumerate(points)])
+    return pd.DataFrame([{"genes": f"{i} 1", "miou_error": f0, "latency_ms": f1} for i, (f0, f1) in enumerate(points)])
 
 
 def predictions_table() -> pd.DataFrame:
@@ -188,7 +189,6 @@ def test_missing_file_raises(tmp_path):
 @pytest.mark.parametrize("call, table, column", [
     (lambda t, out: plot.pareto_figure(t, out), retrained_table(), "latency_ms"),
     (lambda t, out: plot.scratch_figure(t, out), retrained_table(), "supernet_miou"),
-    (lambda t, out: plot.fronts_figure({"a": t}, out), front_table([(0.2, 10.0)]), "f1"),
     (lambda t, out: plot.hypervolume_figure({"a": t}, out), archive_table([[0.5, 10.0]]), "status"),
     (lambda t, out: plot.predictions_figure(t, out), predictions_table(), "predicted"),
 ])
@@ -205,6 +205,26 @@ def test_missing_column_and_empty_table_raise(tmp_path, call, table, column):
     assert not list(tmp_path.glob("fig*"))
 
 
+def test_a_front_needs_two_objective_columns(tmp_path):
+    front = front_table([(0.2, 10.0)])
+    with pytest.raises(ValueError, match=r"front 'a' has objective columns \['miou_error'\]; expected two besides "
+                                         "'genes'"):
+        plot.fronts_figure({"a": front.drop(columns=["latency_ms"])}, tmp_path / "fig")
+    with pytest.raises(ValueError, match=r"table.csv has objective columns \['miou_error', 'latency_ms', 'extra'\]"):
+        plot.front_hypervolumes({"a": to_csv(front.assign(extra=1.0), tmp_path / "table.csv")})
+
+
+def test_files_written_before_the_columns_were_named_still_read(tmp_path):
+    """front.csv with x, f0, f1 and archive.csv with x, f (before issue 20) give what today's files give."""
+    points, rows = [(0.2, 10.0), (0.4, 5.0)], [[0.5, 10.0], None, [0.3, 12.0], [0.2, 20.0]]
+    old_front = front_table(points).set_axis(["x", "f0", "f1"], axis=1)
+    old_archive = archive_table(rows).rename(columns={"genes": "x", "objectives": "f"})
+    assert plot.front_hypervolumes({"old": to_csv(old_front, tmp_path / "front.csv")}, ref_point=(1, 30)) == \
+        plot.front_hypervolumes({"old": front_table(points)}, ref_point=(1, 30))
+    old_trace = plot.hypervolume_traces({"run": to_csv(old_archive, tmp_path / "archive.csv")})["run"]
+    np.testing.assert_array_equal(old_trace, plot.hypervolume_traces({"run": archive_table(rows)})["run"])
+
+
 def test_bad_values_raise_naming_them(tmp_path):
     table = retrained_table()
     table.loc[0, "test_miou"] = 62.0  # a percentage where a fraction is expected
@@ -212,8 +232,8 @@ def test_bad_values_raise_naming_them(tmp_path):
         plot.pareto_figure(table, tmp_path / "fig")
     with pytest.raises(ValueError, match="no row with status 'ok'"):
         plot.pareto_figure(retrained_table().assign(status="failed"), tmp_path / "fig")
-    archive = archive_table([[0.5, 10.0]]).assign(f="[0.5, oops]")
-    with pytest.raises(ValueError, match="column 'f' holds '\\[0.5, oops\\]'"):
+    archive = archive_table([[0.5, 10.0]]).assign(objectives="[0.5, oops]")
+    with pytest.raises(ValueError, match="column 'objectives' holds '\\[0.5, oops\\]'"):
         plot.hypervolume_traces({"run": archive})
     with pytest.raises(ValueError, match="ref_point .* expected 2"):
         plot.front_hypervolumes({"a": front_table([(0.2, 10.0)])}, ref_point=(1.0, 2.0, 3.0))

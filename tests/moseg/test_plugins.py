@@ -8,6 +8,8 @@ import json
 import pickle
 import subprocess
 import sys
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -24,6 +26,11 @@ from moseg.latency import LATENCY_BACKENDS, LatencyBackend, register_latency_bac
 from moseg.search import PRESCREENERS
 from moseg.search.evaluators import EVALUATORS, Evaluator, register_evaluator, timed_outcome
 from moseg.search_job import load_search_config
+from moseg.space import SearchSpace, count_flops, count_params
+from moseg.space.layer_cost import conv_cost, sum_costs
+from moseg.space.ops import OPERATORS, BlockSpec, Operator, register_operator
+from moseg.supernet import Supernet
+from moseg.supernet.blocks import BLOCK_MODULES, ConvBN, register_block_module
 from moseg.train import load_train_config, train
 from moseg.util.config import ConfigError
 from moseg.zoo import BASELINES, register_baseline
@@ -37,14 +44,10 @@ TINY_SPACE = {"stem_widths": [8], "branch_widths": [[16, 24], [24, 32]], "head_w
 
 
 @pytest.fixture(autouse=True)
-def registries_restored():
+def registries_restored(restore_registries):
     """Each test's plug-ins are removed after it, so the registries hold the built-in ones for the other tests."""
-    registries = [DATASETS, BASELINES, SURROGATES, PRESCREENERS, LATENCY_BACKENDS, EVALUATORS]
-    before = [set(registry) for registry in registries]
-    yield
-    for registry, names in zip(registries, before, strict=True):
-        for name in set(registry) - names:
-            del registry[name]
+    restore_registries(DATASETS, BASELINES, SURROGATES, PRESCREENERS, LATENCY_BACKENDS, EVALUATORS, OPERATORS,
+                       BLOCK_MODULES)
 
 
 def test_a_registry_takes_a_name_once_and_lists_its_names_for_an_unknown_one():
@@ -94,6 +97,92 @@ class Stripes:
 
     def __getitem__(self, index: int):
         return self.transform(*self.load(index))
+
+
+def register_depthwise_operator() -> None:
+    """A toy operator family, as one user file would hold it: `repeat` depthwise-separable layers (a k x k depthwise
+    and a 1x1 pointwise convolution) with a residual. `kernel` is the convolution family's gene, shared; `repeat` is
+    the family's own."""
+
+    @dataclass(frozen=True)
+    class DepthwiseBlock(BlockSpec):
+        kernel: int
+        repeat: int
+        op: ClassVar[str] = "depthwise"
+
+    @register_operator
+    class Depthwise(Operator):
+        block = DepthwiseBlock
+        choices = {"kernel": (3, 5), "repeat": (1, 2)}
+
+        def cost(self, block, width, size):
+            pixels = size[0] * size[1]
+            layer = sum_costs(conv_cost(width, width, block.kernel, pixels, groups=width),
+                              conv_cost(width, width, 1, pixels))
+            return block.repeat * layer[0], block.repeat * layer[1]
+
+    @register_block_module("depthwise")
+    class DepthwiseSeparable(nn.Module):
+        def __init__(self, layers: list[nn.Module]) -> None:
+            super().__init__()
+            self.layers = nn.ModuleList(layers)
+            self.active = len(layers)
+
+        @classmethod
+        def build(cls, width, choices):
+            kernel = max(choices["kernel"])
+            return cls([layer for _ in range(max(choices["repeat"])) for layer in (
+                ConvBN.elastic(width, width, kernel, depthwise=True), ConvBN.elastic(width, width, 1, relu=False))])
+
+        def configure(self, width, block):
+            self.active = 2 * block.repeat
+            for depthwise, pointwise in zip(self.layers[:self.active:2], self.layers[1:self.active:2], strict=True):
+                depthwise.configure(width, width, block.kernel)
+                pointwise.configure(width, width)
+
+        def forward(self, x):
+            y = x
+            for layer in self.layers[:self.active]:
+                y = layer(y)
+            return x + y
+
+        def extract(self):
+            return DepthwiseSeparable([layer.extract() for layer in self.layers[:self.active]])
+
+
+def test_an_operator_registered_after_import_is_searchable_trainable_extractable_costed_and_tabled(tmp_path):
+    register_depthwise_operator()
+    space_options = {**TINY_SPACE, "ops": ["conv", "attention", "depthwise"], "block_choices": {"repeat": [1, 2]}}
+    space = SearchSpace(**space_options)
+    assert space.block_genes == ("op", "kernel", "dilation", "expand", "heads", "head_dim", "kv_pool", "repeat")
+    assert "depthwise blocks: kernel [3, 5, 7] x repeat [1, 2]" in space.summary()  # the space's kernels, shared
+    X = space.sample(300, seed=0)
+    archs = [space.decode(x) for x in X]
+    depthwise = [a for a in archs if any(b.op == "depthwise" for br in a.branches for b in br.blocks)]
+    assert len(depthwise) > 100  # searchable: drawn family first, a third of the blocks
+    assert all((space.encode(a) == x).all() for a, x in zip(archs, X, strict=True))
+    assert space.decode(space.encode(depthwise[0])) == depthwise[0]
+    for arch in depthwise[:3]:  # extractable, and costed as the network it extracts to
+        net = Supernet(space, 3).extract(arch)
+        assert count_params(arch, 3) == sum(p.numel() for p in net.parameters())
+        assert net(torch.randn(1, 3, 48, 64)).shape == (1, 3, 48, 64)
+        assert count_flops(arch, 3, (48, 64)) > 0
+
+    out = tmp_path / "supernet"
+    assert main(["train-supernet", f"out_dir={out}", f"model.space={space_options}",
+                 "data.options={size: [48, 64], length: 8}", "data.crop_size=[48, 64]", *TINY_TRAIN]) == 0
+    state = torch.load(out / "checkpoint.pt", weights_only=False)["model"]
+    trained = [name for name, value in state.items() if ".ops.depthwise." in name and name.endswith("running_mean")
+               and value.abs().sum() > 0]
+    assert trained  # trainable: the family's layers ran in the supernet's training steps
+    search = tmp_path / "search"
+    assert main(["search", f"checkpoint={out / 'checkpoint.pt'}", f"out_dir={search}", "budget=8", "n_doe=6",
+                 "n_infill=2", "pop_size=10", "n_gen=2", "device=cpu", "latency.kind=table", "latency.threads=1",
+                 "latency.min_time_s=0", "latency.resolution=[48, 64]"]) == 0
+    archive = pd.read_csv(search / "archive.csv")
+    assert len(archive) == 8 and (archive["status"] == "ok").all()
+    parts = pd.read_csv(search / "latency_parts.csv")
+    assert parts["key"].str.startswith("block depthwise kernel3 repeat1 @").any()  # tabled under its label
 
 
 def test_a_dataset_registered_after_import_trains_a_supernet_through_the_cli(tmp_path, capsys):
@@ -183,7 +272,7 @@ def test_an_evaluator_registered_after_import_runs_a_search_through_the_cli(tmp_
     assert main(["search", f"out_dir={tmp_path / 'serial'}", *common]) == 0
     assert main(["search", f"out_dir={tmp_path / 'last_first'}", "evaluator.kind=last_first",
                  "evaluator.options={chunk: 2}", *common]) == 0
-    contents = [set(pd.read_csv(tmp_path / name / "archive.csv")[["x", "f", "iteration", "slot"]]
+    contents = [set(pd.read_csv(tmp_path / name / "archive.csv")[["genes", "objectives", "iteration", "slot"]]
                     .itertuples(index=False)) for name in ("serial", "last_first")]
     assert contents[0] == contents[1] and len(contents[0]) == 10
     assert "last_first" in (tmp_path / "last_first" / "search.yaml").read_text()

@@ -44,11 +44,11 @@ def test_selection_names_networks_by_increasing_latency_objective(tmp_path):
         tmp_path / "front.csv", index=False)
     front = selected_networks(RetrainConfig(search_dir=str(tmp_path), select="front"), space)
     assert [n.name for n in front] == ["net1", "net2", "net3", "net4"]
-    assert [n.key for n in front] == [keys[1], keys[3], keys[2], keys[0]]
+    assert [n.genes for n in front] == [keys[1], keys[3], keys[2], keys[0]]
     assert [n.supernet_miou for n in front] == pytest.approx([0.5, 0.6, 0.7, 0.8])
     assert front[0].arch == space.decode(X[1])
     spaced = selected_networks(RetrainConfig(search_dir=str(tmp_path), select="spaced", n_select=2), space)
-    assert [n.key for n in spaced] == [keys[1], keys[0]]
+    assert [n.genes for n in spaced] == [keys[1], keys[0]]
 
 
 def test_selection_keeps_one_network_of_each_size(tmp_path):
@@ -63,7 +63,7 @@ def test_selection_keeps_one_network_of_each_size(tmp_path):
     pd.DataFrame({"x": keys, "f0": [0.4, 0.3, 0.6], "f1": [2.0, 2.1, 1.0]}).to_csv(tmp_path / "front.csv",
                                                                                    index=False)
     chosen = selected_networks(RetrainConfig(search_dir=str(tmp_path), select="spaced", n_select=3), space)
-    assert [n.key for n in chosen] == [keys[2], keys[1]]  # of the equal-size pair, the more accurate one
+    assert [n.genes for n in chosen] == [keys[2], keys[1]]  # of the equal-size pair, the more accurate one
     x[space.index("b0.k0.op")] = 1  # attention: kv_pool 8 and 16 cost the same at small inputs, not at 360x480
     pooled = x.copy()
     pooled[space.index("b0.k0.kv_pool")] = 1 - x[space.index("b0.k0.kv_pool")]
@@ -76,7 +76,7 @@ def test_selection_keeps_one_network_of_each_size(tmp_path):
     ({"x": ["KEY"], "f0": [float("nan")], "f1": [1.0]}, r"front.csv, line 2: f0 = nan; expected a finite number"),
     ({"x": ["KEY", "KEY"], "f0": [0.2, 0.3], "f1": [1.0, "fast"]}, r"line 3: f1 = 'fast'; expected a finite"),
     ({"x": ["KEY"], "f0": [0.2], "f1": [float("inf")]}, r"line 2: f1 = inf; expected a finite number"),
-    ({"x": ["KEY"], "miou": [0.2]}, r"front.csv has columns \['x', 'miou'\]; expected x, f0"),
+    ({"x": ["KEY"], "miou": [0.2]}, r"front.csv has columns \['genes', 'miou'\]; expected genes, then two"),
 ])
 def test_a_front_with_missing_or_non_finite_objectives_is_named(tmp_path, front, message):
     space = SearchSpace()

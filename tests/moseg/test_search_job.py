@@ -36,6 +36,8 @@ def test_search_runs_on_the_supernet_evaluator_and_resumes(tmp_path, checkpoint,
     archive = pd.read_csv(tmp_path / "archive.csv")
     assert len(archive) == 10 and (archive["status"] == "ok").all()
     assert (tmp_path / "front.csv").exists() and (tmp_path / "search.yaml").exists()
+    objective = "gmacs" if latency == "flops" else "latency_ms"  # the table sums measured parts
+    assert list(pd.read_csv(tmp_path / "front.csv").columns) == ["genes", "miou_error", objective]
     if latency == "table":
         assert len(pd.read_csv(tmp_path / "latency_parts.csv")) > 0
     assert main(args) == 0  # resumed: nothing left to evaluate

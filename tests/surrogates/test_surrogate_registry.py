@@ -31,12 +31,9 @@ def test_unknown_name_lists_the_registered_ones():
 
 
 @pytest.fixture
-def registry_restored():
+def registry_restored(restore_registries):
     """Surrogates a test registers are removed after it."""
-    names = set(registry.SURROGATES)
-    yield
-    for name in set(registry.SURROGATES) - names:
-        del registry.SURROGATES[name]
+    restore_registries(registry.SURROGATES)
 
 
 def test_register_surrogate_adds_a_factory_and_rejects_a_taken_name(registry_restored):

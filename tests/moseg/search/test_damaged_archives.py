@@ -41,23 +41,25 @@ def test_a_torn_row_in_the_design_is_evaluated_again(tmp_path):
 
 
 def damage(line: str, column: str, value: str) -> str:
-    """`line` of the archive with `column` replaced by `value` (the x and f cells are quoted or spaced)."""
+    """`line` of the archive with `column` replaced by `value` (the genes and objectives cells are quoted or spaced)."""
     row = pd.read_csv(io.StringIO(",".join(COLUMNS) + "\n" + line), dtype=str, keep_default_na=False).iloc[0].to_dict()
     row[column] = value
     return ",".join(f'"{row[c]}"' for c in COLUMNS) + "\n"
 
 
 @pytest.mark.parametrize(("edit", "message"), [
-    (lambda line: line.replace(",", ",,", 1), r"line 5: 9 fields where the header has 8 \(eval, iteration, x, f,"),
+    (lambda line: line.replace(",", ",,", 1),
+     r"line 5: 9 fields where the header has 8 \(eval, iteration, genes, objectives,"),
     (lambda line: damage(line, "eval", "three"), r"line 5, column 'eval' = 'three': invalid literal for int"),
-    (lambda line: damage(line, "x", "1 2 3"), r"line 5: 3 genes where line 2 has 5"),
-    (lambda line: damage(line, "x", "1 2 x 4 5"), r"line 5, column 'x' = '1 2 x 4 5'"),
-    (lambda line: damage(line, "f", "[0.1, 0.2, 0.3]"), r"line 5: 3 objectives where line 2 has 2"),
-    (lambda line: damage(line, "f", "[0.1, "), r"line 5, column 'f' = '\[0.1, '"),
+    (lambda line: damage(line, "genes", "1 2 3"), r"line 5: 3 genes where line 2 has 5"),
+    (lambda line: damage(line, "genes", "1 2 x 4 5"), r"line 5, column 'genes' = '1 2 x 4 5'"),
+    (lambda line: damage(line, "objectives", "[0.1, 0.2, 0.3]"), r"line 5: 3 objectives where line 2 has 2"),
+    (lambda line: damage(line, "objectives", "[0.1, "), r"line 5, column 'objectives' = '\[0.1, '"),
     (lambda line: damage(line, "status", "done"), r"line 5, column 'status' = 'done': expected 'ok' with objectives"),
-    (lambda line: damage(line, "x", "9 9 9 9 12"), r"line 5: vector '9 9 9 9 12' is not within the problem's 5 "
+    (lambda line: damage(line, "genes", "9 9 9 9 12"), r"line 5: vector '9 9 9 9 12' is not within the problem's 5 "
                                                    r"variables"),
-    (lambda line: damage(line, "x", "0 0 0 0 0"), r"line \d+: vector '0 0 0 0 0' was already evaluated at line \d+"),
+    (lambda line: damage(line, "genes", "0 0 0 0 0"),
+     r"line \d+: vector '0 0 0 0 0' was already evaluated at line \d+"),
     (lambda line: damage(line, "seconds", "soon"), r"line 5, column 'seconds' = 'soon'"),
     (lambda line: damage(line, "slot", "first"), r"line 5, column 'slot' = 'first'"),
 ])

@@ -25,7 +25,7 @@ class Reversed(Evaluator):
 
 def archive_contents(folder):
     archive = pd.read_csv(folder / "archive.csv")
-    return {(row.x, row.f, row.status, row.iteration, row.slot) for row in archive.itertuples()}
+    return {(row.genes, row.objectives, row.status, row.iteration, row.slot) for row in archive.itertuples()}
 
 
 def test_results_arriving_in_another_order_give_the_same_search(tmp_path):

@@ -31,7 +31,7 @@ def test_spends_the_budget_and_writes_every_output(tmp_path):
     assert stats["kendall_tau"].notna().sum() == 4  # predicted vs true on each iteration's new points
     predictions = pd.read_csv(tmp_path / "predictions.csv")
     assert len(predictions) == 20 * 2 and list(predictions["iteration"].unique()) == [1, 2, 3, 4]
-    true = zdt1_like(np.stack([np.array(x.split(), dtype=int) for x in predictions["x"]]))
+    true = zdt1_like(np.stack([np.array(x.split(), dtype=int) for x in predictions["genes"]]))
     np.testing.assert_allclose(predictions["true"], true[np.arange(len(predictions)), predictions["objective"]])
     front = pd.read_csv(tmp_path / "front.csv")
     np.testing.assert_allclose(np.sort(front[["f0", "f1"]].to_numpy(), axis=0), np.sort(result.front_F, axis=0))
@@ -124,6 +124,21 @@ def test_budget_may_grow_on_resume_but_other_settings_may_not(tmp_path):
         run_search(zdt1_like, XL, XU, 30, seed=1, out_dir=tmp_path, n_doe=20, n_infill=4, **FAST)
 
 
+def test_the_front_names_its_objectives_and_an_archive_with_the_older_names_resumes(tmp_path):
+    run_search(zdt1_like, XL, XU, 25, seed=0, out_dir=tmp_path, n_doe=20, n_infill=5, **FAST)
+    archive = tmp_path / "archive.csv"
+    lines = archive.read_text().splitlines(keepends=True)
+    assert lines[0].startswith("eval,iteration,genes,objectives,")
+    archive.write_text(lines[0].replace("genes,objectives", "x,f") + "".join(lines[1:]))  # as before issue 20
+    counted = Counted()
+    result = run_search(counted, XL, XU, 30, seed=0, out_dir=tmp_path, n_doe=20, n_infill=5, **FAST,
+                        objective_names=["error", "cost"])
+    assert counted.calls == 5 and len(result.X) == 30  # nothing evaluated again
+    assert archive.read_text().splitlines(keepends=True)[1:26] == lines[1:]  # upgraded in place, rows kept
+    assert archive.read_text().startswith("eval,iteration,genes,objectives,")
+    assert list(pd.read_csv(tmp_path / "front.csv").columns) == ["genes", "error", "cost"]
+
+
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"xl": np.array([0, 5]), "xu": np.array([9, 4])}, "variable 1 has xl = 5 > xu = 4"),
     ({"xl": np.array([0, 0]), "xu": np.array([9, 9, 9])}, r"equal, non-zero length; got shapes \(2,\) and \(3,\)"),
@@ -141,6 +156,9 @@ def test_budget_may_grow_on_resume_but_other_settings_may_not(tmp_path):
     ({"ref_point": np.array([1.0 + 2j, 1.0])}, "ref_point = .* expected a 1-d vector of finite numbers"),
     ({"exact_objectives": {-1: zdt1_like}}, "an exact_objectives key = -1, expected an integer >= 0"),
     ({"exact_objectives": {0: 3.0}}, r"exact_objectives\[0\] = 3.0: expected a function of X"),
+    ({"objective_names": ["error", "error"]}, r"objective_names = \['error', 'error'\], expected distinct"),
+    ({"objective_names": "error"}, r"objective_names = 'error', expected distinct non-empty column names"),
+    ({"objective_names": ["genes", "cost"]}, r"column names other than 'genes'"),
 ])
 def test_bad_arguments_are_named(tmp_path, kwargs, message):
     args = {"evaluate_fn": zdt1_like, "xl": XL, "xu": XU, "budget": 30, "seed": 0, "out_dir": tmp_path, **FAST,
@@ -156,6 +174,7 @@ def test_bad_arguments_are_named(tmp_path, kwargs, message):
     ({"accuracy_objective": -3}, "accuracy_objective = -3, but evaluate_fn returns 2 objectives"),
     ({"exact_objectives": {5: zdt1_like}}, r"exact_objectives has keys \[5\], but evaluate_fn returns 2"),
     ({"ref_point": np.ones(3)}, "ref_point has 3 values, but evaluate_fn returns 2 objectives"),
+    ({"objective_names": ["a", "b", "c"]}, r"objective_names = \['a', 'b', 'c'\], but evaluate_fn returns 2"),
 ])
 def test_objective_indices_are_checked_at_the_first_evaluation(tmp_path, kwargs, message):
     counted = Counted()

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from moseg.space import Arch, AttentionBlock, Branch, ConvBlock, SearchSpace
-from moseg.space.space import BLOCK_GENES
 
 SPACE = SearchSpace()
 
@@ -233,5 +232,6 @@ def test_constructor_rejects_bad_choice_lists():
 
 def test_gene_names_cover_every_block_gene():
     names = {g.name for g in SPACE.genes}
-    assert {f"b3.k3.{g}" for g in BLOCK_GENES} <= names
-    assert SPACE.n_var == 3 + 4 * 2 + 3 + 4 * 4 * len(BLOCK_GENES)
+    assert SPACE.block_genes == ("op", "kernel", "dilation", "expand", "heads", "head_dim", "kv_pool")
+    assert {f"b3.k3.{g}" for g in SPACE.block_genes} <= names
+    assert SPACE.n_var == 3 + 4 * 2 + 3 + 4 * 4 * len(SPACE.block_genes)

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from moseg.space import Arch, AttentionBlock, Branch, ConvBlock, SearchSpace, count_flops, count_params
-from moseg.supernet import SegmentationNetwork, Supernet
+from moseg.supernet import SegmentationNetwork, Supernet, build_network
 from moseg.supernet.blocks import PooledSelfAttention, TokenAttention
 from moseg.supernet.layers import ElasticBatchNorm2d, ElasticConv2d, HeadConv1x1
 
@@ -217,3 +217,41 @@ def test_output_at_one_eighth_without_the_final_upsampling():
     low = net(image)
     assert full.shape == (1, 3, 64, 96) and low.shape == (1, 3, 8, 12)
     assert torch.allclose(F.interpolate(low, size=(64, 96), mode="bilinear", align_corners=False), full)
+
+
+@pytest.mark.parametrize("arch", sample_archs()[:6], ids=lambda a: f"{len(a.branches)}br")
+def test_a_network_built_alone_is_the_extracted_one_without_the_supernet(arch):
+    torch.manual_seed(0)
+    extracted = Supernet(SPACE, NUM_CLASSES).extract(arch).state_dict()
+    for space in (SPACE, None):
+        built = build_network(arch, NUM_CLASSES, space)
+        assert type(built) is SegmentationNetwork and built.training
+        assert not any(isinstance(m, (ElasticConv2d, ElasticBatchNorm2d, HeadConv1x1)) for m in built.modules())
+        state = built.state_dict()
+        assert list(state) == list(extracted) and all(state[k].shape == extracted[k].shape for k in state)
+        assert sum(p.numel() for p in built.parameters()) == count_params(arch, NUM_CLASSES)
+        zero_scaled = [k for k, v in extracted.items() if k.endswith("bn.weight") and not v.any()]
+        assert all(not state[k].any() for k in zero_scaled)  # residual branches start as no-ops, as in the supernet
+
+
+def test_a_network_built_with_its_space_draws_each_layer_at_the_supernet_size():
+    """Given the space, a layer's initial weights have the spread of the supernet's layer at its position (the
+    extracted network's), not the larger spread of a layer drawn at its own, smaller size."""
+    arch = SPACE.min_arch()
+    torch.manual_seed(0)
+    extracted = Supernet(SPACE, NUM_CLASSES).extract(arch).state_dict()
+    at_supernet_size, at_own_size = (build_network(arch, NUM_CLASSES, space).state_dict() for space in (SPACE, None))
+    key = "hr.blocks.0.dw.conv.weight"  # 3x3 depthwise, sliced from the supernet's 7x7 of 6x the width
+    stds = {name: float(state[key].std()) for name, state in
+            (("extracted", extracted), ("supernet size", at_supernet_size), ("own size", at_own_size))}
+    assert stds["supernet size"] == pytest.approx(stds["extracted"], rel=0.2)
+    assert stds["own size"] > 2 * stds["extracted"]
+
+
+def test_a_network_built_with_its_space_refuses_a_value_the_space_does_not_offer():
+    arch = SPACE.min_arch()
+    wider = Arch(arch.stem_width, arch.head_width, (Branch(40, arch.branches[0].blocks),))
+    with pytest.raises(ValueError, match=r"gene 'b0.width' = 40 is not offered"):
+        build_network(wider, NUM_CLASSES, SPACE)
+    with pytest.raises(ValueError, match="num_classes = 0"):
+        build_network(arch, 0)

@@ -5,6 +5,7 @@ import re
 import pytest
 import torch
 
+from moseg.supernet import Supernet
 from moseg.train import Trainer, load_train_config, train
 from moseg.train.checkpoint import load_checkpoint, save_checkpoint
 from moseg.train.trainer import LOG_COLUMNS
@@ -173,7 +174,11 @@ def test_a_diverging_loss_stops_training_with_the_iteration(tiny_config, monkeyp
         train(tiny_config())
 
 
-def test_standalone_training_of_one_arch_learns(tiny_config, tiny_space, tmp_path):
+def test_standalone_training_of_one_arch_learns(tiny_config, tiny_space, tmp_path, monkeypatch):
+    def no_supernet(*args, **kwargs):
+        raise AssertionError("a network trained alone is built without building the supernet")
+
+    monkeypatch.setattr(Supernet, "__init__", no_supernet)
     space = tiny_space
     arch_file = tmp_path / "arch.json"
     arch_file.write_text(json.dumps({"name": "min", "arch": space.min_arch().to_dict()}))
