@@ -8,6 +8,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["moseg", "moseg.*", "surrogates", "surrogates.*"]),
+    package_data={"moseg.jobs": ["*.yaml"]},  # the demo's pipeline config
     install_requires=[
         "torch>=2.1",
         "numpy>=1.24",

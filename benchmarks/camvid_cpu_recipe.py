@@ -29,9 +29,9 @@ import torch
 from markdown_table import markdown
 from matplotlib.figure import Figure
 
-from moseg.candidates import CandidateEvaluator
-from moseg.pipeline import load_pipeline_config
-from moseg.plot import STYLE, save_figure, series_style
+from moseg.jobs.pipeline import load_pipeline_config
+from moseg.oneshot.candidates import CandidateEvaluator
+from moseg.report.plot import STYLE, save_figure, series_style
 from moseg.space import SearchSpace
 from moseg.train import Trainer
 from moseg.train.config import TrainConfig, check_train_config

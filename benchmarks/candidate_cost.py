@@ -20,11 +20,11 @@ import pandas as pd
 import torch
 from markdown_table import markdown
 
-from moseg.candidates import CandidateEvaluator
 from moseg.data import build_dataset, data_protocol
-from moseg.scoring import EvaluationData
+from moseg.metrics.scoring import EvaluationData
+from moseg.nn import Supernet
+from moseg.oneshot.candidates import CandidateEvaluator
 from moseg.space import SearchSpace, count_flops
-from moseg.supernet import Supernet
 from moseg.train.checkpoint import load_checkpoint
 from moseg.util.provenance import device_info
 

@@ -8,10 +8,10 @@ import json
 
 import torch
 
-from moseg.export import load_network
 from moseg.latency import measure_latency
+from moseg.nn import Supernet
+from moseg.report.export import load_network
 from moseg.space import Arch, SearchSpace
-from moseg.supernet import Supernet
 from moseg.train.checkpoint import load_checkpoint
 
 state = load_checkpoint("runs/camvid_cpu/supernet/checkpoint.pt")

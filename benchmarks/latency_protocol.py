@@ -34,8 +34,8 @@ from moseg.cli import resolution
 from moseg.latency import DTYPES, LATENCY_BACKENDS, measure_latency
 from moseg.latency.survey import COLUMNS, measure_archs, reference_archs, survey_archs
 from moseg.latency.table import LatencyTable
+from moseg.nn import Supernet
 from moseg.space import SearchSpace, count_flops
-from moseg.supernet import Supernet
 from moseg.util.csvlog import CsvLog, parse_vectors
 from surrogates import BaselineResidualModel, make_surrogate
 from surrogates.base import clone_with_seed

@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from moseg.candidates import CandidateEvaluator
 from moseg.data import build_dataset
-from moseg.pipeline import load_pipeline_config, stage_configs
+from moseg.jobs.pipeline import load_pipeline_config, stage_configs
+from moseg.oneshot.candidates import CandidateEvaluator
 from moseg.train import Trainer
 from moseg.train.config import TrainConfig, check_train_config
 from moseg.train.distributed import shutdown

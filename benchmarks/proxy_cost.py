@@ -1,7 +1,7 @@
 """What the zero-cost proxies cost per network (issue 18: at most 1 s on a CPU at the search resolution).
 
 For the min arch, the max arch and N networks sampled from moseg's default search space, extracted from one
-supernet: each proxy of `moseg.proxies` and all of them together (`zero_cost_scores`, what `ProxyCache` computes
+supernet: each proxy of `moseg.oneshot.proxies` and all of them together (`zero_cost_scores`, what `ProxyCache` computes
 for an arch it has not seen), on a batch of random images at the search resolution, torch on one thread. Prints the
 median and worst wall and CPU seconds per network; CPU seconds hold on a machine that is busy with other work.
 
@@ -18,9 +18,9 @@ import time
 import numpy as np
 import torch
 
-from moseg.proxies import PROXIES, zero_cost_scores
+from moseg.nn import Supernet
+from moseg.oneshot.proxies import PROXIES, zero_cost_scores
 from moseg.space import SearchSpace
-from moseg.supernet import Supernet
 
 
 def resolution(text: str) -> tuple[int, int]:

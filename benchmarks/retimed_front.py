@@ -2,7 +2,7 @@
 own latency protocol (retrain.yaml), next to the latency the retraining stage recorded right after training.
 
 The retraining stage times a network in the process that has just trained it; this script loads the exported
-weights instead (`moseg.export.load_network`), so the two columns show how much that process state weighs.
+weights instead (`moseg.report.export.load_network`), so the two columns show how much that process state weighs.
 
     python benchmarks/retimed_front.py --run runs/camvid_cpu
 """
@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 from markdown_table import markdown
 
-from moseg.export import load_network
+from moseg.jobs.retrain import load_retrain_config
 from moseg.latency import LatencySettings
-from moseg.retrain import load_retrain_config
+from moseg.report.export import load_network
 
 
 def main() -> None:

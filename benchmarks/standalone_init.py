@@ -2,7 +2,7 @@
 
 Until issue 20, a network trained alone (`model.arch`, the retraining stage) was extracted from a freshly built
 supernet: each layer's random initialisation was scaled to the supernet's largest layer at that position (Kaiming,
-fan-out of the largest width and kernel) and then sliced. `moseg.supernet.build_network` builds the network without
+fan-out of the largest width and kernel) and then sliced. `moseg.nn.build_network` builds the network without
 the supernet, either drawing each layer at its own size (so scaled to itself), or, given the space (what training
 does), drawing only the network's own layers at the supernet's size and slicing them: the former distribution. All
 three then get the same BatchNorm zero-init of residual branches.
@@ -28,9 +28,9 @@ import torch
 from markdown_table import markdown
 
 import moseg.train.trainer as trainer_module
-from moseg.demo import DATA, EVAL, LOSS, SPACE
+from moseg.jobs.demo import DATA, EVAL, LOSS, SPACE
+from moseg.nn import Supernet, build_network
 from moseg.space import Arch, SearchSpace, count_params
-from moseg.supernet import Supernet, build_network
 from moseg.train import train
 
 BUILDERS = {  # (arch, num_classes, space) -> network, as the trainer calls build_network

@@ -24,8 +24,8 @@ import torch.nn.functional as F
 from moseg.cli import resolution
 from moseg.latency import DTYPES, measure_latency
 from moseg.latency.survey import reference_archs
+from moseg.nn import Supernet
 from moseg.space import SearchSpace, count_flops, count_params
-from moseg.supernet import Supernet
 
 
 def peak_memory_mb(device: torch.device) -> float | None:

@@ -438,9 +438,9 @@ def camvid_features(archive: Path, checkpoint: Path) -> Callable[[np.ndarray], p
     supernet's trained weights and at initialisation, on 4 images of the checkpoint's validation split (cached
     beside the archive)."""
     from moseg.data import build_dataset
-    from moseg.proxies import ProxyCache
+    from moseg.nn import Supernet
+    from moseg.oneshot.proxies import ProxyCache
     from moseg.space import SearchSpace, count_flops, count_params
-    from moseg.supernet import Supernet
     from moseg.train.checkpoint import load_checkpoint
     from moseg.train.config import TrainConfig
     from moseg.util.config import from_dict

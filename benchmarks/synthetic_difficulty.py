@@ -17,7 +17,7 @@ import numpy as np
 from moseg.data import build_dataset
 from moseg.data.loader import eval_loader
 from moseg.data.synthetic import SYNTHETIC_CLASSES
-from moseg.evaluate import evaluate
+from moseg.metrics.segmentation import evaluate
 from moseg.space import SearchSpace, count_flops
 from moseg.train import Trainer, load_train_config
 

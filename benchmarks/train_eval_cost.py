@@ -24,10 +24,10 @@ import time
 
 import numpy as np
 
-from moseg.candidates import CandidateEvaluator
 from moseg.cli import resolution
 from moseg.data import build_dataset
-from moseg.scoring import EvaluationData
+from moseg.metrics.scoring import EvaluationData
+from moseg.oneshot.candidates import CandidateEvaluator
 from moseg.space import count_flops, count_params
 from moseg.train import Trainer, load_train_config
 from moseg.train.trainer import LOG_COLUMNS

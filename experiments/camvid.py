@@ -6,7 +6,7 @@
 Every stage resumes or skips itself from what `out_dir` already holds, so the same command can be run again
 after an interruption, or in pieces (`--stages supernet`, then `--stages search,retrain`, ...) on a lent GPU. The
 reduced config fits one GPU session; `camvid.yaml` is the paper's. Any key can be overridden as KEY=VALUE
-(see moseg/pipeline.py, e.g. search.budget=200). The run writes pipeline.yaml (the exact config), run.json
+(see moseg/jobs/pipeline.py, e.g. search.budget=200). The run writes pipeline.yaml (the exact config), run.json
 (versions), timings.csv (seconds per stage) and, per stage, its own config, seeds and logs.
 """
 
@@ -16,8 +16,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from moseg.pipeline import STAGES, load_pipeline_config, run_pipeline
-from moseg.retrain import summary_table, supernet_vs_scratch
+from moseg.jobs.pipeline import STAGES, load_pipeline_config, run_pipeline
+from moseg.jobs.retrain import retrained_report
 
 
 def data_overrides(root: str) -> list[str]:
@@ -41,9 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{Path(__file__).name}: {err}", file=sys.stderr)
         return 2
     if retrained is not None:
-        tau = supernet_vs_scratch(retrained)["kendall_tau"]
-        print(f"\n{summary_table(retrained)}\n\nKendall tau, supernet vs from-scratch test mIoU: "
-              f"{'n/a' if tau is None else f'{tau:.3f}'}")
+        print(f"\n{retrained_report(retrained)}")
     return 0
 
 

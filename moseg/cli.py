@@ -139,7 +139,7 @@ def cmd_latency(args: argparse.Namespace) -> int:
 @bad_input_exits_2("search")
 def cmd_search(args: argparse.Namespace) -> int:
     """Search a trained supernet for the mIoU / latency front (resumes from the output folder)."""
-    from moseg.search_job import load_search_config, search_supernet
+    from moseg.jobs.search import load_search_config, search_supernet
 
     result = search_supernet(load_search_config(args.config, args.overrides))
     print(f"{len(result.X)} evaluations ({len(result.failed)} failed); {len(result.front_X)} networks on the front; "
@@ -152,21 +152,32 @@ def cmd_search(args: argparse.Namespace) -> int:
 @bad_input_exits_2("retrain")
 def cmd_retrain(args: argparse.Namespace) -> int:
     """Retrain a search's selected networks (and baselines) from scratch; resumes from the output folder."""
-    from moseg.retrain import load_retrain_config, retrain, summary_table, supernet_vs_scratch
+    from moseg.jobs.retrain import load_retrain_config, retrain, retrained_report
 
-    table = retrain(load_retrain_config(args.config, args.overrides))
-    print(summary_table(table))
-    tau = supernet_vs_scratch(table)["kendall_tau"]
-    print(f"Kendall tau, supernet vs from-scratch mIoU: {'n/a' if tau is None else f'{tau:.3f}'}")
+    print(retrained_report(retrain(load_retrain_config(args.config, args.overrides))))
     return 0
 
 
 @bad_input_exits_2("demo")
 def cmd_demo(args: argparse.Namespace) -> int:
-    """The whole pipeline on the built-in synthetic scenes (see moseg/demo.py)."""
-    from moseg.demo import run_demo
+    """The whole pipeline on the built-in synthetic scenes (moseg/jobs/demo.yaml)."""
+    from moseg.jobs.demo import run_demo
 
     run_demo(args.overrides)
+    return 0
+
+
+@bad_input_exits_2("pipeline")
+def cmd_pipeline(args: argparse.Namespace) -> int:
+    """Supernet, search, retraining and figures as a config file says (each stage resumed or skipped)."""
+    from moseg.jobs.pipeline import load_pipeline_config, run_pipeline
+    from moseg.jobs.retrain import retrained_report
+
+    config = load_pipeline_config(args.config, args.overrides)
+    retrained = run_pipeline(config)
+    if retrained is not None:
+        print(f"\n{retrained_report(retrained)}")
+    print(f"\nOutputs in {config.out_dir}")
     return 0
 
 
@@ -187,7 +198,7 @@ def labelled_tables(items: Sequence[str]) -> dict[str, str]:
 @bad_input_exits_2("plot")
 def cmd_plot(args: argparse.Namespace) -> int:
     """Draw one paper figure from CSV outputs (PNG and PDF)."""
-    from moseg import plot
+    from moseg.report import plot
 
     single = {"pareto": plot.pareto_figure, "predictions": plot.predictions_figure, "scratch": plot.scratch_figure}
     several = {"fronts": plot.fronts_figure, "hypervolume": plot.hypervolume_figure}
@@ -266,23 +277,30 @@ def build_parser() -> argparse.ArgumentParser:
     lat.set_defaults(func=cmd_latency)
     search = sub.add_parser(
         "search", help="surrogate-assisted NSGA-II on a trained supernet: mIoU vs latency front",
-        description="Keys and defaults: moseg/search_job.py. Example: moseg search checkpoint=runs/supernet/"
+        description="Keys and defaults: moseg/jobs/search.py. Example: moseg search checkpoint=runs/supernet/"
                     "checkpoint.pt budget=200 latency.kind=table latency.device=cuda latency.dtype=float16")
     add_config_arguments(search, cmd_search, "the built-in defaults")
     retrain = sub.add_parser(
         "retrain", help="retrain a search's front (and baselines) from scratch: test mIoU, latency, exports",
-        description="Keys and defaults: moseg/retrain.py. Example: moseg retrain search_dir=runs/search "
+        description="Keys and defaults: moseg/jobs/retrain.py. Example: moseg retrain search_dir=runs/search "
                     "select=spaced n_select=5 baselines=[lraspp_mobilenetv3_large] recipe.data.dataset=camvid "
                     "recipe.data.root=../shared/data/camvid")
     add_config_arguments(retrain, cmd_retrain, "the built-in defaults")
     demo = sub.add_parser(
         "demo", help="the whole pipeline on built-in synthetic data in a few minutes on a CPU",
-        description="Supernet, search, retraining and figures on synthetic scenes (moseg/demo.py); outputs in "
-                    "runs/demo unless out_dir=DIR is given. Any key can be overridden, e.g. search.budget=30.")
+        description="Supernet, search, retraining and figures on synthetic scenes (moseg/jobs/demo.yaml, a pipeline "
+                    "config like any other); outputs in runs/demo unless out_dir=DIR is given. Any key can be "
+                    "overridden, e.g. search.budget=30.")
     demo.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="settings overriding the demo's")
     # one thread: the demo's small tensors ran faster on 1 thread than on 2 of 2 idle cores, and a busy machine
     # cannot slow it down through threads waiting on one another (benchmarks/RESULTS.md)
     demo.set_defaults(func=cmd_demo, default_threads=1)
+    pipeline = sub.add_parser(
+        "pipeline", help="supernet, search, retraining and figures from one config file, resumable stage by stage",
+        description="Keys and defaults: moseg/jobs/pipeline.py; stages=[search,retrain] runs some of them. Example: "
+                    "moseg pipeline --config experiments/configs/camvid_cpu.yaml supernet.data.root=DIR "
+                    "search.data_root=DIR retrain.recipe.data.root=DIR")
+    add_config_arguments(pipeline, cmd_pipeline, "the built-in defaults")
     plot = sub.add_parser("plot", help="paper figures (PNG and PDF) from the CSV outputs",
                           description="pareto: retrained.csv; predictions: predictions.csv; scratch: retrained.csv; "
                                       "fronts: LABEL=front.csv ...; hypervolume: LABEL=archive.csv ... (a bare PATH "

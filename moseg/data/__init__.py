@@ -1,7 +1,7 @@
 """Datasets by name: `build_dataset(name, root, split, **kw)`; new ones join with `@register_dataset("name")`.
 
 All datasets yield (normalised float image (3, H, W), int64 label (H, W)) with ignored pixels set to
-`moseg.evaluate.IGNORE_INDEX` (255), and offer the search splits `search_train` / `search_val` (see
+`moseg.metrics.segmentation.IGNORE_INDEX` (255), and offer the search splits `search_train` / `search_val` (see
 `moseg.data.ondisk`).
 """
 

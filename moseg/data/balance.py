@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from moseg.evaluate import IGNORE_INDEX
+from moseg.metrics.segmentation import IGNORE_INDEX
 
 
 def class_pixel_counts(dataset, num_classes: int) -> tuple[np.ndarray, np.ndarray]:

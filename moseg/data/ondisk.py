@@ -16,7 +16,7 @@ import numpy as np
 
 from moseg.data.folder import SegmentationFolder, Transform, images_by_stem, pair_by_stem, require_dirs, stable_fraction
 from moseg.data.registry import register_dataset
-from moseg.evaluate import IGNORE_INDEX
+from moseg.metrics.segmentation import IGNORE_INDEX
 
 SEARCH_SPLITS = ("search_train", "search_val")
 

@@ -1,8 +1,8 @@
 """The dataset plug-in point: `@register_dataset("name")` on a factory `(root, split, *, transform=None, **options)
 -> Dataset` whose items are (normalised float image (3, H, W), int64 label (H, W)) with ignored pixels at
-`moseg.evaluate.IGNORE_INDEX`, and whose splits include `search_train` and `search_val`. The factory's keyword
-parameters are the options a config may give it (`data.options`; a factory taking `**options` checks its own);
-`data.dataset` accepts the name from then on."""
+`moseg.metrics.segmentation.IGNORE_INDEX`, and whose splits include `search_train` and `search_val`. The factory's
+keyword parameters are the options a config may give it (`data.options`; a factory taking `**options` checks its
+own); `data.dataset` accepts the name from then on."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from moseg.latency.backends import LATENCY_BACKENDS
-from moseg.supernet.network import set_final_upsample
+from moseg.nn.network import set_final_upsample
 from moseg.util.config import choices, non_negative, positive
 from moseg.util.devices import device_name, resolve_device
 from moseg.util.provenance import device_info
@@ -191,7 +191,7 @@ def measure_onnx_latency(
     min_repeats: int = 30,
     min_time_s: float = 1.0,
 ) -> LatencyResult:
-    """Latency of an ONNX model (see `moseg.export.export_onnx`) in ONNX Runtime on the CPU with `threads`
+    """Latency of an ONNX model (see `moseg.report.export.export_onnx`) in ONNX Runtime on the CPU with `threads`
     intra-op threads and all graph optimisations, by the same warm-up and repeat rules as
     `measure_latency`. Needs the `onnx` extra (onnxruntime)."""
     try:

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from moseg.latency.measure import check_settings, measure_latency
+from moseg.nn import Supernet
 from moseg.space import Arch, SearchSpace, count_flops, count_params
-from moseg.supernet import Supernet
 from moseg.util.csvlog import CsvLog, vector_key
 from moseg.util.schema import GENES, MACS, PARAMS, RENAMED_IN
 

@@ -23,11 +23,11 @@ from torch import nn
 from tqdm import tqdm
 
 from moseg.latency.measure import check_settings, measure_latency
+from moseg.nn import Supernet
+from moseg.nn.network import SegmentationNetwork, upsample
 from moseg.space import SearchSpace
 from moseg.space.arch import Arch, Branch
 from moseg.space.topology import Part, network_parts
-from moseg.supernet import Supernet
-from moseg.supernet.network import SegmentationNetwork, upsample
 from moseg.util.csvlog import CsvLog
 from moseg.util.provenance import device_info
 

@@ -1,6 +1,6 @@
 """A decoded network: a frozen, human-readable description that round-trips through JSON.
 
-An `Arch` is what a person reads in a results table and what `moseg.supernet` builds. It knows its own
+An `Arch` is what a person reads in a results table and what `moseg.nn` builds. It knows its own
 structure (branches, blocks, widths) but not which values the search space allows: `SearchSpace.encode`
 checks that.
 """

@@ -5,7 +5,7 @@ FLOP, over convolutions and the two attention matrix products; BatchNorm (foldab
 activations, pooling, additions and bilinear upsampling are not counted. A block is counted by its operator
 family's cost rule (`moseg.space.ops`). The parts counted are those of
 `moseg.space.topology.network_parts`, the one enumeration of the network; tests check that the network
-(`moseg.supernet.network`) runs exactly those parts and compare the counts with the extracted networks.
+(`moseg.nn.network`) runs exactly those parts and compare the counts with the extracted networks.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ branch's output through a stride-2 3x3 transition, runs its blocks, and is proje
 width and upsampled into the 1/8 stream; the head (3x3 convolution, 1x1 classifier) turns the 1/8 stream into
 logits, upsampled to the input size unless told otherwise. `network_parts` lists these parts with their input
 shapes; the analytic cost (`moseg.space.complexity`) and the per-part latency table (`moseg.latency.table`) both
-read them from here. The network's forward pass (`moseg.supernet.network`) keeps its own loop, for speed; a test
+read them from here. The network's forward pass (`moseg.nn.network`) keeps its own loop, for speed; a test
 checks that it runs exactly these parts.
 """
 

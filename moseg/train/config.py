@@ -2,7 +2,7 @@
 
 One schema covers both jobs of the trainer: the weight-sharing supernet (`model.arch` and `model.baseline`
 empty) and one fixed network trained standalone from scratch (`model.arch` names an arch JSON file or holds the
-arch mapping; `model.baseline` names a hand-designed network of `moseg.zoo`).
+arch mapping; `model.baseline` names a hand-designed network of `moseg.nn.zoo`).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Literal
 
 from moseg.data import DATASETS
+from moseg.nn.zoo import BASELINES
 from moseg.util.config import ConfigError, check, choices, fraction, load_config, non_negative, positive
 from moseg.util.devices import device_name
-from moseg.zoo import BASELINES
 
 
 @dataclass
@@ -38,7 +38,7 @@ class DataConfig:
 @dataclass
 class ModelConfig:
     arch: str | dict | None = None  # None: supernet; else an arch JSON path or mapping (standalone)
-    baseline: str | None = field(  # a hand-designed network of moseg.zoo trained standalone instead of an arch
+    baseline: str | None = field(  # a hand-designed network of moseg.nn.zoo trained standalone instead of an arch
         default=None, metadata=choices(BASELINES))
     space: dict = field(default_factory=dict)  # SearchSpace choice lists overriding the defaults
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from moseg.evaluate import IGNORE_INDEX
+from moseg.metrics.segmentation import IGNORE_INDEX
 
 
 def segmentation_loss(logits: torch.Tensor, target: torch.Tensor, *, weight: torch.Tensor | None = None,

@@ -31,9 +31,10 @@ from tqdm import tqdm
 from moseg.data import TrainTransform, build_dataset, data_protocol
 from moseg.data.balance import median_frequency_weights
 from moseg.data.loader import train_loader
-from moseg.scoring import EvaluationData, autocast, clock
+from moseg.metrics.scoring import EvaluationData, autocast, clock
+from moseg.nn import Supernet, build_network
+from moseg.nn.zoo import build_baseline
 from moseg.space import Arch, SearchSpace
-from moseg.supernet import Supernet, build_network
 from moseg.train.checkpoint import load_checkpoint, restore_rng, save_checkpoint
 from moseg.train.config import RESUMABLE_CHANGES, TrainConfig
 from moseg.train.distributed import ProcessInfo, barrier, init_from_env, shutdown
@@ -43,7 +44,6 @@ from moseg.util.config import ConfigError, dump_yaml, from_dict, to_dict
 from moseg.util.csvlog import CsvLog
 from moseg.util.devices import resolve_device, usable_cores
 from moseg.util.provenance import device_info, versions
-from moseg.zoo import build_baseline
 
 AMP_DTYPES = {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 LOG_COLUMNS = ["iteration", "epoch", "loss", "loss_max", "loss_min", "loss_sampled", "lr", "grad_norm",

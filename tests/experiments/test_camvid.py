@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from moseg.pipeline import load_pipeline_config, stage_configs
+from moseg.jobs.pipeline import load_pipeline_config, stage_configs
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 spec = importlib.util.spec_from_file_location("camvid_experiment", EXPERIMENTS / "camvid.py")

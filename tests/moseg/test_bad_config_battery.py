@@ -13,10 +13,10 @@ from typing import Literal
 import pytest
 import yaml
 
+from moseg.jobs.pipeline import load_pipeline_config
+from moseg.jobs.retrain import RetrainConfig, load_retrain_config
+from moseg.jobs.search import SearchJobConfig, load_search_config
 from moseg.latency import LatencySettings
-from moseg.pipeline import load_pipeline_config
-from moseg.retrain import RetrainConfig, load_retrain_config
-from moseg.search_job import SearchJobConfig, load_search_config
 from moseg.train.config import TrainConfig, load_train_config
 from moseg.util.config import ConfigError, to_dict
 

@@ -104,6 +104,6 @@ def test_debug_shows_the_traceback_and_internal_errors_keep_theirs(monkeypatch):
     def broken(overrides):
         raise KeyError("an internal bug, not bad input")
 
-    monkeypatch.setattr("moseg.demo.run_demo", broken)
+    monkeypatch.setattr("moseg.jobs.demo.run_demo", broken)
     with pytest.raises(KeyError, match="an internal bug"):
         cli.main(["demo"])

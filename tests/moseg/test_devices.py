@@ -1,8 +1,8 @@
 import pytest
 import torch
 
+from moseg.jobs.search import SearchJobConfig
 from moseg.latency import LatencySettings
-from moseg.search_job import SearchJobConfig
 from moseg.train.config import load_train_config
 from moseg.util.config import ConfigError, load_config
 from moseg.util.devices import resolve_device

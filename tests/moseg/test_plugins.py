@@ -22,18 +22,18 @@ from torch import nn
 from moseg.cli import main
 from moseg.core.registry import Registry, UnknownNameError
 from moseg.data import DATASETS, EvalTransform, register_dataset
+from moseg.jobs.search import load_search_config
 from moseg.latency import LATENCY_BACKENDS, LatencyBackend, register_latency_backend
+from moseg.nn import Supernet
+from moseg.nn.blocks import BLOCK_MODULES, ConvBN, register_block_module
+from moseg.nn.zoo import BASELINES, register_baseline
 from moseg.search import PRESCREENERS
 from moseg.search.evaluators import EVALUATORS, Evaluator, register_evaluator, timed_outcome
-from moseg.search_job import load_search_config
 from moseg.space import SearchSpace, count_flops, count_params
 from moseg.space.layer_cost import conv_cost, sum_costs
 from moseg.space.ops import OPERATORS, BlockSpec, Operator, register_operator
-from moseg.supernet import Supernet
-from moseg.supernet.blocks import BLOCK_MODULES, ConvBN, register_block_module
 from moseg.train import load_train_config, train
 from moseg.util.config import ConfigError
-from moseg.zoo import BASELINES, register_baseline
 from surrogates import register_surrogate
 from surrogates.registry import SURROGATES
 

@@ -4,7 +4,7 @@ An operator family (inverted-residual convolution, pooled self-attention, or a p
 frozen dataclass of its block, whose integer fields are its genes; the default choices of each gene; its cost
 rule; and its name in latency-table keys. The search space, the analytic cost and the latency table read it
 from here; the supernet's module for the family is registered beside it with
-`moseg.supernet.blocks.register_block_module` (the search stage imports no torch, so the module cannot live
+`moseg.nn.blocks.register_block_module` (the search stage imports no torch, so the module cannot live
 here). A plug-in operator is one file holding both, registered with the two decorators.
 """
 

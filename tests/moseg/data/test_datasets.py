@@ -7,7 +7,7 @@ from PIL import Image
 
 from moseg.data import TrainTransform, build_dataset
 from moseg.data.synthetic import SYNTHETIC_CLASSES
-from moseg.evaluate import IGNORE_INDEX
+from moseg.metrics.segmentation import IGNORE_INDEX
 
 
 def stems(dataset) -> set[str]:

@@ -5,7 +5,7 @@ import torch
 from moseg.data import SyntheticScenes, TrainTransform
 from moseg.data.balance import class_pixel_counts, median_frequency_weights
 from moseg.data.loader import StepBatchSampler, eval_loader, train_loader
-from moseg.evaluate import IGNORE_INDEX
+from moseg.metrics.segmentation import IGNORE_INDEX
 
 
 def batches(loader, n):

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from moseg.data.transforms import MEAN, STD, EvalTransform, TrainTransform
-from moseg.evaluate import IGNORE_INDEX
+from moseg.metrics.segmentation import IGNORE_INDEX
 
 
 def column_scene(height=20, width=30):

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from search_problems import FAST, XL, XU, Counted, zdt1_like
 
-from moseg.plot import hypervolume_traces
+from moseg.report.plot import hypervolume_traces
 from moseg.search import PRESCREENERS, run_search
 from moseg.search.indicators import hypervolume
 from moseg.search.loop import default_n_doe

@@ -7,10 +7,10 @@ import torch
 from torch import nn
 
 from moseg.latency.table import part_modules
+from moseg.nn import Supernet
 from moseg.space import SearchSpace, count_params
 from moseg.space.complexity import part_cost
 from moseg.space.topology import network_parts
-from moseg.supernet import Supernet
 
 SPACE = SearchSpace(stem_widths=(8, 12), branch_widths=((8, 16), (16, 24), (24, 32), (32, 40)),
                     head_widths=(16,), max_depth=3)

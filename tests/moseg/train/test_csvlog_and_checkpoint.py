@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from moseg.train.checkpoint import load_checkpoint, save_checkpoint
-from moseg.util.csvlog import CsvLog
+from moseg.util.csvlog import CsvLog, read_table
+from moseg.util.schema import RENAMED_IN
 
 
 def test_csv_log_appends_and_truncates_for_resume(tmp_path):
@@ -31,6 +32,19 @@ def test_csv_log_written_before_columns_were_added_gains_them_empty(tmp_path):
     assert log.rows() == [{"a": "1", "b": "2", "c": ""}, {"a": "3", "b": "", "c": "4"}]
     with pytest.raises(ValueError, match="has columns \\['a', 'b', 'c'\\], expected \\['a', 'x'\\]"):
         CsvLog(path, ["a", "x"])
+
+
+def test_csv_log_under_older_column_names_is_renamed_in_place(tmp_path):
+    path = tmp_path / "retrained.csv"
+    path.write_text("name,arch,macs\nnet1,1 0 2,5\n")
+    log = CsvLog(path, ["name", "genes", "macs", "status"], renamed=RENAMED_IN["retrained.csv"])
+    log.append({"name": "net2", "genes": "2 0 1", "macs": 7, "status": "ok"})
+    assert path.read_text().splitlines() == ["name,genes,macs,status", "net1,1 0 2,5,", "net2,2 0 1,7,ok"]
+    path.write_text("name,arch,flops\nnet1,1 0 2,5\n")  # renamed, but not into today's columns
+    with pytest.raises(ValueError, match=r"has columns \['name', 'arch', 'flops'\], expected"):
+        CsvLog(path, ["name", "genes", "macs"], renamed=RENAMED_IN["retrained.csv"])
+    frame = read_table(path, "a table", dtype={"genes": str}, renamed=RENAMED_IN["latency survey"])
+    assert list(frame.columns) == ["name", "genes", "macs"] and frame["genes"].tolist() == ["1 0 2"]
 
 
 def test_checkpoint_restores_every_generator(tmp_path):

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from moseg.evaluate import IGNORE_INDEX
+from moseg.metrics.segmentation import IGNORE_INDEX
 from moseg.train.losses import distillation_loss, segmentation_loss
 from moseg.train.optim import build_optimizer, build_scheduler, poly_warmup_factor
 

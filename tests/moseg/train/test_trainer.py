@@ -5,7 +5,7 @@ import re
 import pytest
 import torch
 
-from moseg.supernet import Supernet
+from moseg.nn import Supernet
 from moseg.train import Trainer, load_train_config, train
 from moseg.train.checkpoint import load_checkpoint, save_checkpoint
 from moseg.train.trainer import LOG_COLUMNS
@@ -89,7 +89,7 @@ def test_softened_class_weights_and_the_distillation_ramp(tiny_config):
 
 
 def test_the_cpu_camvid_config_reads_every_split_at_half_resolution(camvid_root, tmp_path):
-    from moseg.pipeline import load_pipeline_config, stage_configs
+    from moseg.jobs.pipeline import load_pipeline_config, stage_configs
 
     stages = stage_configs(load_pipeline_config("experiments/configs/camvid_cpu.yaml", [
         f"supernet.data.root={camvid_root}", f"retrain.recipe.data.root={camvid_root}", f"out_dir={tmp_path}"]))
