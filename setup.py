@@ -27,6 +27,7 @@ setup(
     extras_require={
         "test": ["pytest>=7", "ruff>=0.4"],
         "onnx": ["onnx>=1.16", "onnxruntime>=1.18", "onnxscript>=0.3"],  # ONNX export and ONNX Runtime latency
+        "ray": ["ray>=2.9"],  # candidate evaluation and retraining on a pool of Ray workers
     },
     entry_points={"console_scripts": ["moseg = moseg.cli:main"]},
 )

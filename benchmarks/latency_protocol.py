@@ -37,6 +37,7 @@ from moseg.latency.table import LatencyTable
 from moseg.nn import Supernet
 from moseg.space import SearchSpace, count_flops
 from moseg.util.csvlog import CsvLog, parse_vectors
+from moseg.util.schema import GENES, RENAMED_IN
 from surrogates import BaselineResidualModel, make_surrogate
 from surrogates.base import clone_with_seed
 from surrogates.metrics import mape, spearman
@@ -156,9 +157,10 @@ def predictor_section(args: argparse.Namespace, space: SearchSpace) -> None:
     measure_archs(space, survey_archs(space, args.n_archs - 2, args.seed), args.out / "archs.csv",
                   num_classes=args.num_classes, resolution=(h, w), device=args.device, dtype=args.dtype,
                   mode=args.mode, **kw)
-    measured = [r for r in CsvLog(args.out / "archs.csv", COLUMNS).rows() if r["status"] == "ok"]
+    survey = CsvLog(args.out / "archs.csv", COLUMNS, RENAMED_IN["latency survey"])
+    measured = [r for r in survey.rows() if r["status"] == "ok"]
     end_to_end_s = time.perf_counter() - started
-    genes = parse_vectors([r["arch"] for r in measured])
+    genes = parse_vectors([r[GENES] for r in measured])
     y = np.array([float(r["median_ms"]) for r in measured])
     table = LatencyTable(args.out / "parts.csv", space, num_classes=args.num_classes, resolution=(h, w),
                          device=args.device, dtype=args.dtype, mode=args.mode, **kw)

@@ -16,8 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from moseg.jobs.pipeline import STAGES, load_pipeline_config, run_pipeline
-from moseg.jobs.retrain import retrained_report
+from moseg.jobs.pipeline import STAGES, load_pipeline_config, run_and_report
 
 
 def data_overrides(root: str) -> list[str]:
@@ -36,12 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.stages:
         overrides.append(f"stages=[{args.stages}]")
     try:
-        retrained = run_pipeline(load_pipeline_config(args.config, overrides))
+        run_and_report(load_pipeline_config(args.config, overrides))
     except ValueError as err:  # ConfigError included
         print(f"{Path(__file__).name}: {err}", file=sys.stderr)
         return 2
-    if retrained is not None:
-        print(f"\n{retrained_report(retrained)}")
     return 0
 
 

@@ -170,14 +170,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 @bad_input_exits_2("pipeline")
 def cmd_pipeline(args: argparse.Namespace) -> int:
     """Supernet, search, retraining and figures as a config file says (each stage resumed or skipped)."""
-    from moseg.jobs.pipeline import load_pipeline_config, run_pipeline
-    from moseg.jobs.retrain import retrained_report
+    from moseg.jobs.pipeline import load_pipeline_config, run_and_report
 
-    config = load_pipeline_config(args.config, args.overrides)
-    retrained = run_pipeline(config)
-    if retrained is not None:
-        print(f"\n{retrained_report(retrained)}")
-    print(f"\nOutputs in {config.out_dir}")
+    run_and_report(load_pipeline_config(args.config, args.overrides))
     return 0
 
 

@@ -43,7 +43,7 @@ PIPELINE_TINY = ("supernet.train.iterations=2 supernet.train.progress=false supe
 
 # a text only one README block holds -> the (old, new) substitutions that make it small, or why it is not run
 SHRINK: dict[str, list[tuple[str, str]] | str] = {
-    "&& moseg demo": [('pip install torch==2.13.0 && pip install -e ".[test,onnx]" && ', ""),
+    "&& moseg demo": [('pip install torch==2.13.0 && pip install -e ".[test,onnx,ray]" && ', ""),
                       ("moseg demo", f"moseg demo {DEMO_SHORT}")],
     "python -m pytest -q": "the test command itself",
     "moseg train-supernet --config experiments/configs/camvid_supernet.yaml": [
@@ -56,6 +56,8 @@ SHRINK: dict[str, list[tuple[str, str]] | str] = {
     "moseg search checkpoint=runs/camvid_supernet/checkpoint.pt": [
         ("budget=300", f"budget=6 {SEARCH_TINY} latency.resolution=[90,120]")],
     "moseg retrain search_dir=runs/camvid_search": [("n_select=5", f"n_select=2 {RETRAIN_TINY}")],
+    "evaluator.kind=ray": [("budget=20 n_doe=10", "budget=8 n_doe=4 n_infill=2 surrogate=ridge_onehot pop_size=10 "
+                                                  "n_gen=3")],
     "python experiments/camvid.py --config experiments/configs/camvid_cpu.yaml": [
         ("--data ../shared/data/camvid", f"--data ../shared/data/camvid out_dir=runs/camvid_cpu_tiny {PIPELINE_TINY}")],
 }

@@ -10,8 +10,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from moseg.jobs.pipeline import load_pipeline_config, run_pipeline
-from moseg.jobs.retrain import summary_table
+from moseg.jobs.pipeline import load_pipeline_config, run_and_report
 
 DEMO_CONFIG = Path(__file__).with_name("demo.yaml")
 DEMO = yaml.safe_load(DEMO_CONFIG.read_text())
@@ -23,11 +22,4 @@ EVAL, LOSS = DEMO["supernet"]["eval"], DEMO["supernet"]["loss"]
 def run_demo(overrides: list[str] | tuple[str, ...] = ()) -> pd.DataFrame | None:
     """Run (or resume) the demo with `key=value` overrides of `demo.yaml` (e.g. out_dir=..., search.budget=30);
     prints and returns the table of retrained networks (None when the retraining stage was left out)."""
-    config = load_pipeline_config(DEMO_CONFIG, overrides)
-    retrained = run_pipeline(config)
-    if retrained is not None:
-        print(f"\n{summary_table(retrained)}")
-    print(f"\nOutputs in {Path(config.out_dir)}: front.csv, archive.csv, "
-          "pareto.png/.pdf; each network's weights, ONNX, torch.export program and load.py in "
-          "retrain/networks/NAME/export")
-    return retrained
+    return run_and_report(load_pipeline_config(DEMO_CONFIG, overrides))

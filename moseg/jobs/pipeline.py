@@ -24,8 +24,9 @@ from typing import Literal
 import pandas as pd
 
 from moseg.util.config import ConfigError, check, dump_yaml, from_dict, load_config, to_dict
-from moseg.util.csvlog import CsvLog
+from moseg.util.csvlog import CsvLog, read_table
 from moseg.util.provenance import versions
+from moseg.util.schema import GENES, RENAMED_IN
 
 STAGES = ("supernet", "search", "retrain", "report")
 TIMING_COLUMNS = ["stage", "status", "seconds", "finished"]
@@ -52,6 +53,18 @@ def load_pipeline_config(path: str | Path | None = None, overrides: list[str] | 
     config = load_config(PipelineConfig, path, overrides, defaults=defaults)
     stage_configs(config)
     return config
+
+
+def run_and_report(config: PipelineConfig, say: Callable[[str], None] = print) -> pd.DataFrame | None:
+    """`run_pipeline`, then the retrained networks' table and where the outputs are, as the commands print them."""
+    from moseg.jobs.retrain import retrained_report
+
+    retrained = run_pipeline(config)
+    if retrained is not None:
+        say(f"\n{retrained_report(retrained)}")
+    say(f"\nOutputs in {Path(config.out_dir)}: front.csv, archive.csv, pareto.png/.pdf; each network's weights, ONNX, "
+        "torch.export program and load.py in retrain/networks/NAME/export")
+    return retrained
 
 
 def stage_configs(config: PipelineConfig) -> dict:
@@ -171,7 +184,8 @@ def _report(stages: dict, out: Path, log: Callable[[str], None]) -> tuple[str, N
         written += plot.predictions_figure(predictions, out / "predictions",
                                            objective_names={0: "1 - mIoU", 1: "latency objective"})
     if retrained_csv.exists():
-        retrained = pd.read_csv(retrained_csv, dtype={"arch": str})
+        retrained = read_table(retrained_csv, "retraining's table", dtype={GENES: str},
+                               renamed=RENAMED_IN["retrained.csv"])
         searched = int(ok_searched(retrained).sum())
         if searched:
             plot.pareto_networks(retrained).to_csv(out / "front.csv", index=False)

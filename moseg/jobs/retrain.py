@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from copy import deepcopy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -31,11 +32,13 @@ from torch import nn
 from torch.utils.data import Dataset
 from torch.utils.flop_counter import FlopCounterMode
 
+from moseg.core.ray_cluster import RayWorkers, import_ray
+from moseg.core.registry import unknown_options
 from moseg.data import build_dataset, data_protocol
 from moseg.latency import LatencySettings
 from moseg.metrics.scoring import EvaluationData
 from moseg.nn.zoo import BASELINES
-from moseg.report.export import export_bundle
+from moseg.report.export import export_bundle, load_network
 from moseg.space import Arch, SearchSpace, count_flops, count_params
 from moseg.train import TrainConfig, Trainer
 from moseg.train.config import check_train_config
@@ -64,6 +67,10 @@ class RetrainConfig:
     test_split: str = "test"
     latency: LatencySettings = field(default_factory=LatencySettings)
     onnx: bool = True  # also export ONNX (needs the onnx extra)
+    # train the networks in parallel, each a Ray task: the pool's keys ({workers: 2, gpus_per_worker: 1, address:
+    # auto}, see moseg.core.ray_cluster.RayWorkers); None: one after another in this process. Latency is measured
+    # afterwards, one network at a time, so training never shares the machine with a timing
+    ray: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,8 @@ def check_retrain_config(config: RetrainConfig) -> RetrainConfig:
         except ImportError:
             raise ConfigError("onnx = true needs the onnx extra (pip install 'moseg[onnx]'); or set onnx=false "
                               "to export without ONNX") from None
+    if config.ray is not None:
+        ray_workers(config)
     if config.search_dir is None and not config.baselines:
         raise ConfigError("search_dir = None and baselines = []: nothing to retrain; give a search folder or "
                           f"baselines among {sorted(BASELINES)}")
@@ -181,14 +190,11 @@ def decoded(vectors: np.ndarray, space: SearchSpace, source: Path) -> list[Arch]
 
 def count_macs(net: nn.Module, input_shape: tuple[int, int, int, int]) -> int:
     """Multiply-accumulates of one forward pass (torch's FLOP counter / 2; equal to `moseg.space.count_flops`
-    for moseg networks), so searched networks and baselines are counted alike."""
-    was_training = net.training
-    net.eval()
-    try:
-        with FlopCounterMode(display=False) as counter, torch.no_grad():
-            net(torch.zeros(input_shape, device=next(net.parameters()).device))
-    finally:
-        net.train(was_training)
+    for moseg networks), so searched networks and baselines are counted alike. Counted on a copy in the default
+    memory layout: in channels_last (how networks train) the counter misses part of the attention's products."""
+    copy = deepcopy(net).eval().to(memory_format=torch.contiguous_format)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        copy(torch.zeros(input_shape, device=next(copy.parameters()).device))
     return int(counter.get_total_flops() // 2)
 
 
@@ -212,12 +218,21 @@ def retrain(config: RetrainConfig, log: Callable[[str], None] | None = print) ->
         if network.kind == "searched" and done.get(network.name, network.genes) != network.genes:
             raise ValueError(f"{out} holds {network.name} = {done[network.name]!r}, but the selection now gives "
                              f"{network.genes!r}; retrain into another out_dir")
+    todo = [network for network in networks if network.name not in done]
     for network in networks:
-        if network.name in done:
-            say(f"{network.name}: done before, skipped")
-            continue
-        say(f"{network.name} ({network.kind}{' ' + network.genes if network.genes else ''}): training from scratch")
-        table.append(retrain_network(network, config, space, out / "networks" / network.name, test_data))
+        say(f"{network.name} ({network.kind}{' ' + network.genes if network.genes else ''}): training from scratch"
+            if network in todo else f"{network.name}: done before, skipped")
+    if config.ray is None:
+        for network in todo:
+            row, net = train_network(network, config, space, out / "networks" / network.name, test_data)
+            table.append(timed_row(row, net, config, out / "networks" / network.name))
+    else:
+        trained = train_on_ray(todo, config, space, out, test_data, say)
+        for network in todo:  # timed one at a time, once no network trains any more
+            folder = out / "networks" / network.name
+            row = trained[network.name]
+            table.append(timed_row(row, load_network(folder / "export") if row["status"] == "ok" else None, config,
+                                   folder))
     result = pd.read_csv(out / "retrained.csv", dtype={GENES: str})
     summary = {**supernet_vs_scratch(result), "test_split": config.test_split,
                "data_protocol": data_protocol(test_data), "latency_protocol": config.latency.describe()}
@@ -228,12 +243,12 @@ def retrain(config: RetrainConfig, log: Callable[[str], None] | None = print) ->
     return result
 
 
-def retrain_network(network: Network, config: RetrainConfig, space: dict | None, folder: Path,
-                    test_data: Dataset) -> dict:
-    """Train one network from scratch, score it on val and test, time it and export it; its retrained.csv row
-    (status `failed` with the error when anything fails). `space`: the search space options of a searched arch."""
-    row = {"name": network.name, "kind": network.kind, GENES: network.genes, "supernet_miou": network.supernet_miou,
-           "status": "ok", "error": ""}
+def train_network(network: Network, config: RetrainConfig, space: dict | None, folder: Path,
+                  test_data: Dataset) -> tuple[dict, nn.Module | None]:
+    """Train one network from scratch (resuming its checkpoint), score it on val and test and export it: its
+    retrained.csv row without latency, and the trained network (None, and status `failed` with the error, when
+    anything fails). `space`: the search space options of a searched arch."""
+    row = {**_identity(network), "status": "ok", "error": ""}
     model = {"baseline": network.name} if network.arch is None else {"arch": network.arch.to_dict()}
     if space is not None:
         model["space"] = space
@@ -248,24 +263,98 @@ def retrain_network(network: Network, config: RetrainConfig, space: dict | None,
         row["test_miou"] = test["miou"]
         row["test_class_iou"] = json.dumps({name: None if np.isnan(iou) else round(iou, 5) for name, iou in
                                             zip(trainer.train_data.class_names, test["per_class_iou"], strict=True)})
-        latency = config.latency.measure(net)
-        (folder / "latency.json").write_text(json.dumps(latency.to_dict(), indent=2) + "\n")
-        row.update({LATENCY_MS: round(latency.median_ms, 4), "latency_p90_ms": round(latency.p90_ms, 4),
-                    PARAMS: sum(p.numel() for p in net.parameters()),
-                    MACS: count_macs(net, (1, 3, *config.latency.resolution))})
         description = {"name": network.name, "kind": network.kind, "arch": model.get("arch"),
                        "baseline": model.get("baseline"), "space": model.get("space", {}),
                        "num_classes": trainer.num_classes, "class_names": list(trainer.train_data.class_names),
                        "test_miou": row["test_miou"]}
         export_bundle(net, folder / "export", (1, 3, *config.latency.resolution), description, onnx=config.onnx)
+        return row, net
     except ConfigError:
         raise  # the config is wrong for every network: stop, do not record each one as failed
     except Exception as err:  # noqa: BLE001 - one network failing (OOM, export) must not stop the others
         row.update(status="failed", error=f"{type(err).__name__}: {err}"[:500])
+        return row, None
     finally:
         if trainer is not None:
             shutdown(trainer.process)
+
+
+def timed_row(row: dict, net: nn.Module | None, config: RetrainConfig, folder: Path) -> dict:
+    """`row` with the latency (the `latency` protocol, also written to latency.json), parameters and
+    multiply-accumulates of the trained `net` (None: a network that failed, left as it is)."""
+    if net is None:
+        return row
+    try:
+        latency = config.latency.measure(net)
+        (folder / "latency.json").write_text(json.dumps(latency.to_dict(), indent=2) + "\n")
+        row.update({LATENCY_MS: round(latency.median_ms, 4), "latency_p90_ms": round(latency.p90_ms, 4),
+                    PARAMS: sum(p.numel() for p in net.parameters()),
+                    MACS: count_macs(net, (1, 3, *config.latency.resolution))})
+    except Exception as err:  # noqa: BLE001 - a network that cannot be timed is recorded, the others go on
+        row.update(status="failed", error=f"{type(err).__name__}: {err}"[:500])
     return row
+
+
+def ray_workers(config: RetrainConfig) -> RayWorkers:
+    """The Ray pool of `config.ray`; ConfigError naming a bad key or value, or saying how to install Ray."""
+    unknown, accepted = unknown_options(RayWorkers, config.ray)
+    if unknown:
+        raise ConfigError(f"ray = {config.ray!r}: unknown key(s) {unknown}; expected some of {accepted}")
+    try:
+        pool = RayWorkers(**config.ray)
+        import_ray()
+    except ValueError as err:  # RayNotInstalled included
+        raise ConfigError(f"ray = {config.ray!r}: {err}") from None
+    return pool
+
+
+def train_on_ray(networks: list[Network], config: RetrainConfig, space: dict | None, out: Path,
+                 test_data: Dataset, say: Callable[[str], None]) -> dict[str, dict]:
+    """Train, score and export `networks` in parallel, each a Ray task on its own worker (at most `workers` at a
+    time, each resuming its checkpoint; a task whose worker dies is run once more); their rows by name, a failure
+    recorded in its row. A ConfigError in any task stops the job."""
+    pool = ray_workers(config)
+    ray, owns_connection = pool.connect()
+    task = ray.remote(max_retries=1, runtime_env={"env_vars": pool.env()}, **pool.options())(_train_remotely)
+    rows: dict[str, dict] = {}
+    queue, pending = list(networks), {}
+    try:
+        while queue or pending:
+            while queue and len(pending) < pool.workers:
+                network = queue.pop(0)
+                pending[task.remote(network, config, space, out / "networks" / network.name, test_data)] = network
+            [ref], _ = ray.wait(list(pending), num_returns=1)
+            network = pending.pop(ref)
+            try:
+                rows[network.name] = ray.get(ref)
+            except ray.exceptions.RayTaskError as err:
+                if isinstance(err.cause, ConfigError):
+                    raise err.cause from None
+                rows[network.name] = _failed_row(network, err)
+            except ray.exceptions.RayError as err:  # its worker died twice, or its node was lost
+                rows[network.name] = _failed_row(network, err)
+            say(f"{network.name}: trained on Ray ({rows[network.name]['status']})")
+    finally:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        if owns_connection:
+            ray.shutdown()
+    return rows
+
+
+def _train_remotely(network: Network, config: RetrainConfig, space: dict | None, folder: Path,
+                    test_data: Dataset) -> dict:
+    """`train_network` in a Ray task: the row only (the network is in its export folder)."""
+    return train_network(network, config, space, folder, test_data)[0]
+
+
+def _identity(network: Network) -> dict:
+    """The columns of a retrained.csv row that say which network it is."""
+    return {"name": network.name, "kind": network.kind, GENES: network.genes, "supernet_miou": network.supernet_miou}
+
+
+def _failed_row(network: Network, err: BaseException) -> dict:
+    return {**_identity(network), "status": "failed", "error": f"{type(err).__name__}: {err}"[:500]}
 
 
 def training_seconds(log_csv: Path) -> float:

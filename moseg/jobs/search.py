@@ -99,6 +99,10 @@ def search_supernet(config: SearchJobConfig) -> SearchResult:
         config.latency.check()
     except ValueError as err:
         raise ConfigError(f"latency.{err}") from None
+    if config.latency.ray_resources is not None and config.latency.kind != "measured":
+        raise ConfigError(f"latency.ray_resources = {config.latency.ray_resources!r} times networks on a Ray node, "
+                          f"which latency.kind = 'measured' does; the {config.latency.kind!r} kind times nothing per "
+                          "candidate (a table's parts are timed where the search runs)")
     checkpoint = SupernetCheckpoint.read(config.checkpoint, config.data_root, config.split)
     checkpoint.datasets()  # the data the candidates are scored on exists, before anything is written
     space = checkpoint.space
@@ -129,7 +133,10 @@ def _evaluator(config: SearchJobConfig) -> Evaluator:
     if unknown:
         raise ConfigError(f"evaluator.options = {options!r}: evaluator {kind!r} has no option(s) {unknown}; "
                           + (f"expected some of {accepted}" if accepted else "it takes none"))
-    return factory(functools.partial(candidate_evaluation, config, loaded_plugins()), **options)
+    try:
+        return factory(functools.partial(candidate_evaluation, config, loaded_plugins()), **options)
+    except ValueError as err:  # a bad option value, or an extra that is not installed
+        raise ConfigError(f"evaluator.options = {options!r}: {err}") from None
 
 
 def candidate_evaluation(config: SearchJobConfig, plugins: tuple[str, ...] = ()) -> EvaluateFn:

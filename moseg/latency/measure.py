@@ -8,19 +8,22 @@ runs `torch.compile`. Timing uses CUDA events on a GPU and `perf_counter` on a C
 from __future__ import annotations
 
 import copy
+import numbers
+import socket
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from moseg.core.ray_cluster import RayWorkers
 from moseg.latency.backends import LATENCY_BACKENDS
 from moseg.nn.network import set_final_upsample
-from moseg.util.config import choices, non_negative, positive
+from moseg.util.config import check, choices, non_negative, positive
 from moseg.util.devices import device_name, resolve_device
 from moseg.util.provenance import device_info
 
@@ -75,6 +78,7 @@ def protocol_of(dev: torch.device, dtype: torch.dtype, input_shape: tuple, mode:
         "device": str(dev), "torch": torch.__version__, "dtype": str(dtype).replace("torch.", ""),
         "input_shape": list(input_shape), "batch": input_shape[0], "mode": mode, "threads": threads,
         "channels_last": channels_last, "timer": "cuda_event" if dev.type == "cuda" else "perf_counter",
+        "host": socket.gethostname(),
     }
     proto.update(device_info(dev))
     return proto
@@ -230,17 +234,29 @@ class LatencySettings:
     threads: int | None = field(default=None, metadata=positive())
     min_time_s: float = field(default=1.0, metadata=non_negative())
     final_upsample: bool = True  # False: logits at 1/8 resolution are timed (moseg networks and baselines)
+    # time on the node of a Ray cluster that offers these custom resources (e.g. {device_jetson: 1}: the target
+    # device), as a Ray task; the protocol records the node's host name. None: on this machine
+    ray_resources: dict | None = field(default=None, metadata=check(
+        lambda v: all(isinstance(k, str) and isinstance(n, numbers.Real) and not isinstance(n, bool) and n > 0
+                      for k, n in v.items()), "a mapping of custom resource name to a positive amount, e.g. "
+        "{device_jetson: 1}"))
 
     def input_shape(self) -> tuple[int, int, int, int]:
         return (self.batch, 3, *self.resolution)
 
     def check(self) -> None:
-        """ValueError naming a device, dtype or mode this machine cannot measure with."""
-        check_settings(self.device, self.dtype, self.mode)
+        """ValueError naming a device, dtype or mode this machine cannot measure with (the target node checks its
+        own when the timing is pinned to one)."""
+        if self.ray_resources is None:
+            check_settings(self.device, self.dtype, self.mode)
 
     def describe(self) -> str:
         """The protocol in words for tables and figure axes, e.g. 'cpu (Intel Xeon), float32 eager, 1 thread,
         batch 1 at 240x180' (width x height, like the data protocols)."""
+        if self.ray_resources is not None:
+            where = ", ".join(f"{k}={v:g}" for k, v in self.ray_resources.items())
+            return (f"{self.device} of the Ray node offering {where}, {self.dtype} {self.mode}, batch {self.batch} "
+                    f"at {self.resolution[1]}x{self.resolution[0]}{'' if self.final_upsample else ', logits at 1/8'}")
         dev = resolve_device(self.device, allow_auto=False)
         threads = torch.get_num_threads() if self.threads is None else self.threads
         name = device_info(dev)["device_name"]
@@ -250,6 +266,28 @@ class LatencySettings:
                 f"{self.resolution[1]}x{self.resolution[0]}{upsample}")  # width x height, as data protocols say
 
     def measure(self, model: nn.Module) -> LatencyResult:
-        """`measure_latency` of `model` under these settings."""
+        """`measure_latency` of `model` under these settings, here or on the Ray node of `ray_resources`."""
+        if self.ray_resources is not None:
+            return measure_on_ray_node(self, model)
         return measure_latency(model, self.input_shape(), self.device, self.dtype, self.mode,
                                final_upsample=self.final_upsample, threads=self.threads, min_time_s=self.min_time_s)
+
+
+def measure_on_ray_node(settings: LatencySettings, model: nn.Module) -> LatencyResult:
+    """`settings.measure(model)` as a Ray task on a node that offers `settings.ray_resources` (joining the running
+    Ray cluster, or using the one this process is connected to); ValueError when no node offers them."""
+    node = RayWorkers(address="auto", cpus_per_worker=settings.threads or 1, resources=settings.ray_resources)
+    ray, _ = node.connect()
+    offered = ray.cluster_resources()
+    missing = {k: v for k, v in settings.ray_resources.items() if offered.get(k, 0) < v}
+    if missing:
+        raise ValueError(f"latency.ray_resources = {settings.ray_resources!r}: no node of the Ray cluster offers "
+                         f"{missing}; start the target's node with ray start --address=HEAD:PORT "
+                         f"--resources='{{\"{next(iter(missing))}\": 1}}'")
+    here = replace(settings, ray_resources=None)
+    task = ray.remote(max_retries=1, runtime_env={"env_vars": node.env()}, **node.options())(_measure_here)
+    return ray.get(task.remote(here, copy.deepcopy(model).cpu()))
+
+
+def _measure_here(settings: LatencySettings, model: nn.Module) -> LatencyResult:
+    return settings.measure(model)

@@ -7,7 +7,9 @@ same in both, so an extracted network computes what the supernet computes.
 Each operator family of the search space (`moseg.space.ops`) has its module registered here under its op name
 (`register_block_module`): a class with `build(width, choices)` (the elastic block that holds every
 configuration of the family, `choices` being the space's choices of each of its genes), `configure(width,
-block)` (make one configuration active), `forward` and `extract` (a plain copy of the active configuration).
+block)` (make one configuration active), `forward` and `extract` (a plain copy of the active configuration); and,
+for a block with a residual branch, optionally `start_as_identity()`, which zeroes the branch's last BatchNorm
+scale for training (`moseg.nn.supernet.init_for_training`).
 """
 
 from __future__ import annotations
@@ -88,6 +90,9 @@ class InvertedResidual(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.pw_project(self.dw(self.pw_expand(x)))
 
+    def start_as_identity(self) -> None:
+        self.pw_project.bn.weight.zero_()
+
     def extract(self) -> InvertedResidual:
         return InvertedResidual(self.pw_expand.extract(), self.dw.extract(), self.pw_project.extract())
 
@@ -159,6 +164,9 @@ class PooledSelfAttention(nn.Module):
         out = self.attend(q, k, v)
         out = out.transpose(2, 3).reshape(b, self.heads * self.head_dim, h, w)
         return self.ffn(x + self.out_bn(self.out_proj(out)))
+
+    def start_as_identity(self) -> None:
+        self.out_bn.weight.zero_()  # the feed-forward, an InvertedResidual, starts as one by its own method
 
     def extract(self) -> PooledSelfAttention:
         parts = (self.norm, self.q, self.k, self.v, self.out_proj, self.out_bn, self.ffn)

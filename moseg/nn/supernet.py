@@ -9,13 +9,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from moseg.nn.blocks import BLOCK_MODULES, ChoiceBlock, ConvBN, InvertedResidual, PooledSelfAttention
+from moseg.nn.blocks import BLOCK_MODULES, ChoiceBlock, ConvBN
 from moseg.nn.layers import ElasticConv2d
 from moseg.nn.network import Branch, Head, SegmentationNetwork, Stem
 from moseg.space import Arch, Block, SearchSpace
 from moseg.space.ops import OPERATORS
 
 ArchLike = Arch | np.ndarray | Sequence[int]
+
+
+def check_num_classes(num_classes: int) -> None:
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"num_classes = {num_classes!r}, expected a positive integer")
 
 
 def elastic_skeleton(stem_width: int, widths: Sequence[int], head_width: int, num_classes: int,
@@ -41,10 +46,8 @@ def init_for_training(net: SegmentationNetwork) -> None:
     recommends for training big and small sub-networks together), and the classifier starts near zero, so every
     network starts at uniform class probabilities with a well-scaled gradient."""
     for module in net.modules():
-        if isinstance(module, InvertedResidual):
-            module.pw_project.bn.weight.zero_()
-        elif isinstance(module, PooledSelfAttention):
-            module.out_bn.weight.zero_()
+        if hasattr(module, "start_as_identity"):  # a block module (see moseg.nn.blocks) with a residual branch
+            module.start_as_identity()
     for branch in net.lower:
         branch.fuse.bn.weight.zero_()
     nn.init.normal_(net.head.classifier.weight, std=0.01)
@@ -59,8 +62,7 @@ def build_network(arch: Arch, num_classes: int, space: SearchSpace | None = None
     fresh supernet of `space` has; only the network's own layers are built. Without, each layer is drawn at its own
     size (enough when trained weights are loaded next). At 250 steps of the demo's recipe, drawing at their own size
     cost the smallest network 4.2 points of mIoU (benchmarks/standalone_init.py)."""
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"num_classes = {num_classes!r}, expected a positive integer")
+    check_num_classes(num_classes)
     if space is not None:
         space.encode(arch)  # raises ValueError for any value the space does not offer
 
@@ -93,8 +95,7 @@ class Supernet(SegmentationNetwork):
     """
 
     def __init__(self, space: SearchSpace, num_classes: int) -> None:
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(f"num_classes = {num_classes!r}, expected a positive integer")
+        check_num_classes(num_classes)
         super().__init__(*elastic_skeleton(
             max(space.stem_widths), [max(w) for w in space.branch_widths], max(space.head_widths), num_classes,
             lambda branch, width: [ChoiceBlock(width, space) for _ in range(space.max_depth)]))

@@ -107,9 +107,7 @@ def load_network(folder: str | Path) -> nn.Module:
     if info.get("baseline"):
         net = build_baseline(info["baseline"], info["num_classes"])
     elif info.get("arch"):
-        arch = Arch.from_dict(info["arch"])
-        SearchSpace(**info.get("space", {})).encode(arch)  # raises ValueError for any value the space does not offer
-        net = build_network(arch, info["num_classes"])  # drawn at its own size: the trained weights follow
+        net = build_network(Arch.from_dict(info["arch"]), info["num_classes"], SearchSpace(**info.get("space", {})))
     else:
         raise ValueError(f"{folder / 'network.json'} names neither an arch nor a baseline")
     net.load_state_dict(torch.load(folder / "weights.pt", map_location="cpu", weights_only=True))

@@ -101,7 +101,7 @@ class Archive:
         return parse_vectors([r[GENES] for r in self.evaluated()])
 
     def F(self, iteration: int | None = None) -> np.ndarray:
-        """Objectives of the successful evaluations (of one iteration, or of all, matching `X`)."""
+        """Objectives of the successful evaluations: of one iteration, or of all (then matching `X`)."""
         rows = self.evaluated(iteration)
         return np.array([r[OBJECTIVES] for r in rows], dtype=float).reshape(len(rows), self.n_obj or 0)
 

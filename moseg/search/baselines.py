@@ -11,7 +11,7 @@ not evaluated again, and costs nothing. Both replay deterministically from the s
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,13 @@ from pymoo.termination.max_eval import MaximumFunctionCallTermination
 from moseg.search.archive import Archive
 from moseg.search.doe import design_of_experiments
 from moseg.search.evaluators import EvaluateFn
-from moseg.search.outputs import SearchResult, search_result, write_front, write_or_check_config
+from moseg.search.outputs import (
+    SearchResult,
+    check_objective_names,
+    search_result,
+    write_front,
+    write_or_check_config,
+)
 from moseg.search.vectors import canonicalizer, check_bounds, check_integer, integer_nsga2, unique_rows
 from moseg.util.csvlog import vector_key
 from moseg.util.schema import OBJECTIVES
@@ -53,8 +59,10 @@ def _evaluate_or_look_up(archive: Archive, x: np.ndarray, iteration: int, evalua
 
 def random_search(evaluate_fn: EvaluateFn, xl: np.ndarray, xu: np.ndarray, budget: int, *, seed: int,
                   out_dir: str | Path, n_doe: int = 100,
-                  canonicalize: Callable[[np.ndarray], np.ndarray] | None = None) -> SearchResult:
+                  canonicalize: Callable[[np.ndarray], np.ndarray] | None = None,
+                  objective_names: Sequence[str] | None = None) -> SearchResult:
     """The design of experiments, then uniformly random vectors, until `budget` evaluations."""
+    names = check_objective_names(objective_names)
     xl, xu, out, archive, canonical = _start("random", xl, xu, budget, seed, out_dir, canonicalize, n_doe=n_doe)
     rng = np.random.default_rng([seed, 1])
     batches = [design_of_experiments(n_doe, xl, xu, seed)]
@@ -71,14 +79,16 @@ def random_search(evaluate_fn: EvaluateFn, xl: np.ndarray, xu: np.ndarray, budge
         stale = stale + 1 if len(archive.rows) == before else 0
         iteration += 1
         batches.append(rng.integers(xl, xu + 1, size=(n_doe, len(xl))))
-    write_front(out / "front.csv", archive)
+    write_front(out / "front.csv", archive, names)
     return search_result(archive, out)
 
 
 def nsga2_search(evaluate_fn: EvaluateFn, xl: np.ndarray, xu: np.ndarray, budget: int, *, seed: int,
                  out_dir: str | Path, n_doe: int = 100, pop_size: int = 20,
-                 canonicalize: Callable[[np.ndarray], np.ndarray] | None = None) -> SearchResult:
+                 canonicalize: Callable[[np.ndarray], np.ndarray] | None = None,
+                 objective_names: Sequence[str] | None = None) -> SearchResult:
     """NSGA-II on true evaluations, started from the design of experiments, until `budget` evaluations."""
+    names = check_objective_names(objective_names)
     xl, xu, out, archive, canonical = _start("nsga2", xl, xu, budget, seed, out_dir, canonicalize, n_doe=n_doe,
                                              pop_size=pop_size)
     doe = unique_rows(canonical(design_of_experiments(n_doe, xl, xu, seed)))
@@ -107,5 +117,5 @@ def nsga2_search(evaluate_fn: EvaluateFn, xl: np.ndarray, xu: np.ndarray, budget
         algorithm.tell(infills=population)
         stale = stale + 1 if len(archive.rows) == before else 0
         generation += 1
-    write_front(out / "front.csv", archive)
+    write_front(out / "front.csv", archive, names)
     return search_result(archive, out)

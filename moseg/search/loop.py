@@ -33,6 +33,7 @@ from moseg.search.outputs import (
     PREDICTION_COLUMNS,
     STATS_COLUMNS,
     SearchResult,
+    check_objective_names,
     hypervolume_reference,
     search_result,
     stored_setting,
@@ -109,7 +110,7 @@ def run_search(evaluate_fn: EvaluateFn | Evaluator, xl: np.ndarray, xu: np.ndarr
         n_doe = stored_setting(out / "config.json", "n_doe")
     settings = check_settings(budget, seed, n_doe, n_infill, prescreen, surrogate, pop_size, n_gen,
                                cheap_objective, accuracy_objective, ref_point, exact_objectives, len(xl))
-    names = _objective_names(objective_names)
+    names = check_objective_names(objective_names)
     canonical = canonicalizer(canonicalize, xl, xu)
     doe = unique_rows(canonical(design_of_experiments(settings.n_doe, xl, xu, settings.seed)))
     min_rows = min_training_rows(make_surrogate(settings.surrogate))
@@ -424,16 +425,6 @@ def _check_design_fits_surrogate(n_distinct: int, settings: SearchSettings, min_
     if n_distinct < min_rows:
         raise ValueError(f"n_doe = {settings.n_doe} gives {n_distinct} distinct canonical vectors, but surrogate "
                          f"{settings.surrogate!r} needs at least {min_rows} to be fitted; raise n_doe")
-
-
-def _objective_names(names: Sequence[str] | None) -> list[str] | None:
-    """`names` as a list once checked: distinct non-empty strings, none of them the genes column."""
-    if names is None:
-        return None
-    if isinstance(names, str) or not isinstance(names, Sequence) or not all(
-            isinstance(n, str) and n and n != GENES for n in names) or len(set(names)) != len(names):
-        raise ValueError(f"objective_names = {names!r}, expected distinct non-empty column names other than {GENES!r}")
-    return list(names)
 
 
 def _check_objective_columns(archive: Archive, settings: SearchSettings, names: list[str] | None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import platform
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,12 +84,25 @@ def search_reference_point(out: str | Path) -> np.ndarray:
     return hypervolume_reference(Archive(out / "archive.csv"), stored_setting(out / "config.json", "ref_point"))
 
 
+def check_objective_names(names: Sequence[str] | None) -> list[str] | None:
+    """`names` as a list once checked: distinct non-empty strings, none of them the genes column."""
+    if names is None:
+        return None
+    if isinstance(names, str) or not isinstance(names, Sequence) or not all(
+            isinstance(n, str) and n and n != GENES for n in names) or len(set(names)) != len(names):
+        raise ValueError(f"objective_names = {names!r}, expected distinct non-empty column names other than {GENES!r}")
+    return list(names)
+
+
 def write_front(path: Path, archive: Archive, objective_names: list[str] | None = None) -> None:
     """front.csv: the genes and objectives of every non-dominated evaluation, the objectives under
     `objective_names` (default f0, f1, ...; see `moseg.util.schema`)."""
     X, F = archive.X(), archive.F()
     front = non_dominated(F)
-    table = pd.DataFrame(F[front], columns=objective_names or generic_objective_names(F.shape[1]))
+    names = objective_names or generic_objective_names(F.shape[1])
+    if len(names) != F.shape[1]:
+        raise ValueError(f"objective_names = {names}, but the archive holds {F.shape[1]} objectives")
+    table = pd.DataFrame(F[front], columns=names)
     table.insert(0, GENES, [vector_key(x) for x in X[front]])
     table.to_csv(path, index=False)
 

@@ -44,10 +44,11 @@ class SearchSpace:
 
     Choice lists are keyword arguments so a study can shrink or widen the space; `branch_widths` has one
     tuple per branch (its length, 2 to 4, sets the lowest resolution: 1/16 to 1/64). `ops` names the operator
-    families a block chooses from (registered in `moseg.space.ops`); a family's gene choices default to the
-    family's own and are replaced by `block_choices` ({gene: values}) or, for the built-in genes, by the
-    keywords `kernels`, `dilations`, `expand_ratios`, `heads`, `head_dims` and `kv_pools`. The order of `ops` is
-    the op gene's order: the last family is the one `max_arch` (every gene at its upper bound) is built of.
+    families a block chooses from (registered in `moseg.space.ops`); a gene's choices default to those of the
+    first family (in `ops` order) that has it, and are replaced by `block_choices` ({gene: values}) or, for the
+    built-in genes, by the keywords `kernels`, `dilations`, `expand_ratios`, `heads`, `head_dims` and `kv_pools`.
+    The order of `ops` is the op gene's order: the last family is the one `max_arch` (every gene at its upper
+    bound) is built of.
     """
 
     def __init__(
@@ -100,8 +101,8 @@ class SearchSpace:
 
     def _resolve_block_choices(self, given: Mapping[str, Sequence[int]],
                                keywords: dict[str, Sequence[int] | None]) -> dict[str, tuple[int, ...]]:
-        """Each block gene of the space's families (in order of first appearance) with its choices: a keyword's,
-        else `given`'s, else the first family's default."""
+        """Each block gene of the space's families (in order of first appearance) with its choices: a keyword's or
+        `given`'s, else the default of the first family (in `ops` order) that has the gene."""
         if not isinstance(given, Mapping):
             raise ValueError(f"block_choices = {given!r}, expected a mapping of gene name to choices")
         defaults: dict[str, tuple[int, ...]] = {}
@@ -115,6 +116,11 @@ class SearchSpace:
             raise ValueError(f"choices given for {unknown}, which no operator of ops={list(self.ops)} has; its genes "
                              f"are {sorted(defaults)}")
         overrides = {CHOICE_KEYWORDS[k]: (k, v) for k, v in keywords.items() if v is not None}
+        twice = sorted(set(overrides) & set(given))
+        if twice:
+            keyword = overrides[twice[0]][0]
+            raise ValueError(f"{keyword} and block_choices[{twice[0]!r}] both set the choices of gene {twice[0]!r}; "
+                             "give one of them")
         resolved = {}
         for gene, default in defaults.items():
             name, values = overrides.get(gene, (f"block_choices[{gene!r}]", given.get(gene, default)))
@@ -297,7 +303,8 @@ class SearchSpace:
         return self.decode(self.xu)
 
     def min_arch(self) -> Arch:
-        """Every gene at its lower bound: the 1/8 branch alone, one narrow 3x3 convolution block."""
+        """Every gene at its lower bound: the 1/8 branch alone, narrowest, one block of the first family of `ops`
+        (for the default space a 3x3 convolution)."""
         return self.decode(self.xl)
 
     # ----------------------------------------------------------------------------------------- size
@@ -355,7 +362,8 @@ def _choices(name: str, values: Sequence[int]) -> tuple[int, ...]:
 
 def _operators(ops: Sequence[str]) -> tuple[Operator, ...]:
     """The registered families named by `ops`, checked: a non-empty list of distinct registered names."""
-    if isinstance(ops, str) or not isinstance(ops, Sequence) or not ops:
+    if isinstance(ops, str) or not isinstance(ops, Sequence) or not ops or not all(
+            isinstance(name, str) and name in OPERATORS for name in ops):
         raise ValueError(f"ops = {ops!r}, expected a non-empty list of operator names from {sorted(OPERATORS)}")
     if len(set(ops)) != len(ops):
         raise ValueError(f"ops = {list(ops)!r} names an operator twice")

@@ -156,9 +156,17 @@ def to_dict(config: Any) -> dict:
     return plain(dataclasses.asdict(config))
 
 
+class _UnsharedDumper(yaml.SafeDumper):
+    """Writes a section that appears twice (a YAML anchor and its alias) as two copies, so an override of one
+    stage's section never changes another's."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def apply_overrides(data: dict, overrides: Iterable[str]) -> dict:
     """`data` with each 'dotted.key=value' applied; the value is parsed as YAML ('0.1', 'true', '[64, 64]')."""
-    data = yaml.safe_load(yaml.safe_dump(data)) or {}  # deep copy
+    data = yaml.safe_load(yaml.dump(data, Dumper=_UnsharedDumper)) or {}  # a deep copy; YAML anchors not shared
     for item in overrides:
         key, sep, text = item.partition("=")
         if not sep or not key:

@@ -6,7 +6,7 @@ onto today's (`RENAMED_IN`), so every file written before the names were unified
 Names shared across files:
 - `genes`: a network's integer gene vector, the integers separated by spaces (`moseg.util.csvlog.vector_key`);
   formerly `x` (archive.csv, front.csv, predictions.csv, proxy scores) and `arch` (retrained.csv, latency
-  surveys). Empty for a hand-designed baseline.
+  surveys). Empty for a hand-designed baseline (a retrained.csv written before holds the baseline's name there).
 - `objectives` (archive.csv): the minimised objective values as a JSON list, in the order of front.csv's objective
   columns; formerly `f`.
 - `macs`: multiply-accumulates of one forward pass, batch 1, at the latency resolution (`count_flops`, which counts

@@ -65,8 +65,8 @@ def register_operator(cls: type[Operator]) -> type[Operator]:
     checking that the family is complete (a dataclass block, default choices for each gene, a cost rule)."""
     block = getattr(cls, "block", None)
     name = getattr(block, "op", None) if block is not None else None
-    if not (isinstance(block, type) and issubclass(block, BlockSpec) and is_dataclass(block)) or not isinstance(
-            name, str):
+    own_dataclass = isinstance(block, type) and "__dataclass_fields__" in vars(block)  # not only inherited
+    if not (own_dataclass and issubclass(block, BlockSpec) and is_dataclass(block)) or not isinstance(name, str):
         raise ValueError(f"operator {cls.__name__}: `block` must be a BlockSpec dataclass with an `op` name, "
                          f"got {block!r}")
     if not name.isidentifier():

@@ -60,7 +60,7 @@ def test_the_demo_writes_the_front_the_archive_figures_and_exports(demo):
 
 def test_a_rerun_skips_what_is_done_and_a_lost_row_resumes_from_its_checkpoint(demo, capsys):
     retrained_csv = demo / "retrain" / "retrained.csv"
-    table = pd.read_csv(retrained_csv, dtype={"arch": str})
+    table = pd.read_csv(retrained_csv, dtype={"genes": str})
     table.iloc[:-1].to_csv(retrained_csv, index=False)  # as if killed after training the baseline, before its row
     baseline_log = demo / "retrain" / "networks" / "lraspp_mobilenetv3_small" / "log.csv"
     steps_before = len(pd.read_csv(baseline_log))
@@ -70,7 +70,7 @@ def test_a_rerun_skips_what_is_done_and_a_lost_row_resumes_from_its_checkpoint(d
     assert "lraspp_mobilenetv3_small: done before" not in out
     timings = pd.read_csv(demo / "timings.csv").tail(4)
     assert timings["status"].tolist() == ["skipped", "skipped", "ran", "ran"]
-    again = pd.read_csv(retrained_csv, dtype={"arch": str})
+    again = pd.read_csv(retrained_csv, dtype={"genes": str})
     assert len(again) == len(table) and again.iloc[-1]["test_miou"] == pytest.approx(table.iloc[-1]["test_miou"])
     assert len(pd.read_csv(baseline_log)) == steps_before  # nothing trained again
 
@@ -102,6 +102,31 @@ def test_the_demo_is_a_pipeline_config_like_any_other(demo, capsys):
     out = capsys.readouterr().out
     assert "Kendall tau, supernet vs from-scratch test mIoU" in out and f"Outputs in {demo}" in out
     assert (demo / "retrain" / "retrained.csv").read_text() == before
+
+
+def test_retraining_on_two_ray_workers_gives_the_serial_table(demo, tmp_path, local_ray):
+    """Each network trains as a Ray task (one thread, like the serial run here); latency is timed afterwards here."""
+    from dataclasses import replace
+
+    import torch
+
+    from moseg.jobs.demo import DEMO_CONFIG
+    from moseg.jobs.pipeline import stage_configs
+    from moseg.jobs.retrain import retrain
+
+    config = stage_configs(load_pipeline_config(DEMO_CONFIG, [f"out_dir={demo}", *SHORT]))["retrain"]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        serial = retrain(replace(config, out_dir=str(tmp_path / "serial")), log=None)
+        parallel = retrain(replace(config, out_dir=str(tmp_path / "ray"), ray={"workers": 2}), log=None)
+    finally:
+        torch.set_num_threads(threads)
+    same = ["name", "kind", "genes", "supernet_miou", "val_miou", "test_miou", "params", "macs", "status",
+            "test_class_iou"]
+    pd.testing.assert_frame_equal(parallel[same], serial[same])
+    assert (parallel["status"] == "ok").all() and (parallel["latency_ms"] > 0).all() and len(parallel) >= 2
+    assert (tmp_path / "ray" / "networks" / "net1" / "latency.json").is_file()
 
 
 def test_plot_command_draws_from_the_csv_outputs(demo, tmp_path, capsys):

@@ -1,6 +1,7 @@
 """Retraining from scratch: selection of trade-off points, baselines under the same recipe, failures recorded."""
 
 import json
+import sys
 
 import numpy as np
 import pandas as pd
@@ -101,6 +102,9 @@ def test_macs_are_counted_alike_for_searched_networks_and_baselines():
     net = Supernet(space, 11).extract(arch)
     assert count_macs(net, (1, 3, 96, 128)) == count_flops(arch, 11, (96, 128))
     assert net.training  # the count leaves the mode as it was
+    attention = space.decode(space.xu)  # every block attention: channels_last once hid part of its products
+    trained_layout = Supernet(space, 11).extract(attention).to(memory_format=torch.channels_last)
+    assert count_macs(trained_layout, (1, 3, 96, 128)) == count_flops(attention, 11, (96, 128))
 
 
 def test_baselines_train_under_the_recipe_and_a_failure_is_recorded_while_the_rest_go_on(tmp_path, monkeypatch):
@@ -198,3 +202,14 @@ def test_a_network_cut_off_mid_training_resumes_from_its_checkpoint(tmp_path, mo
     folder = tmp_path / "networks" / "lraspp_mobilenetv3_small"
     assert pd.read_csv(folder / "log.csv")["iteration"].tolist() == [1, 2, 3, 4]
     assert json.loads((folder / "run.json").read_text())["resumed_from_iteration"] == 2  # not trained again
+
+
+def test_retraining_on_ray_without_the_extra_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError, as where it is not installed
+    with pytest.raises(ConfigError, match=r"ray = \{'workers': 2\}: running on Ray needs Ray, an optional extra"):
+        load_retrain_config(None, ["search_dir=null", "baselines=[lraspp_mobilenetv3_small]", "ray={workers: 2}",
+                                   "onnx=false"])
+    with pytest.raises(ConfigError, match=r"ray = \{'worker': 2\}: unknown key\(s\) \['worker'\]; expected some of "
+                                          r"\['address', 'cpus_per_worker'"):
+        load_retrain_config(None, ["search_dir=null", "baselines=[lraspp_mobilenetv3_small]", "ray={worker: 2}",
+                                   "onnx=false"])

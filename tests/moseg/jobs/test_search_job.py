@@ -103,3 +103,24 @@ def test_a_true_evaluation_decodes_its_vector_once(tmp_path, checkpoint, monkeyp
                  "latency.threads=1", "latency.min_time_s=0", *SEARCH]) == 0
     evaluations = len(pd.read_csv(tmp_path / "archive.csv"))
     assert calls == {"decode": evaluations + 1, "encode": evaluations + 1}
+
+
+def test_a_search_on_two_ray_workers_writes_the_serial_archive(tmp_path, checkpoint, local_ray):
+    """Each worker loads the checkpoint and its data once; one thread each, like the serial run here."""
+    common = [f"checkpoint={checkpoint}", "latency.kind=flops", *SEARCH]
+    assert main(["--threads", "1", "search", f"out_dir={tmp_path / 'serial'}", *common]) == 0
+    assert main(["--threads", "1", "search", f"out_dir={tmp_path / 'ray'}", "evaluator.kind=ray",
+                 "evaluator.options={workers: 2}", *common]) == 0
+    contents = [set(pd.read_csv(tmp_path / name / "archive.csv")[["genes", "objectives", "iteration", "slot"]]
+                    .itertuples(index=False)) for name in ("serial", "ray")]
+    assert contents[0] == contents[1] and len(contents[0]) == 10
+
+
+def test_a_misspelt_ray_option_is_named(tmp_path, checkpoint, capsys):
+    assert main(["search", f"checkpoint={checkpoint}", f"out_dir={tmp_path}", "evaluator.kind=ray",
+                 "evaluator.options={worker: 2}", *SEARCH]) == 2
+    assert "evaluator 'ray' has no option(s) ['worker']; expected some of ['address'" in capsys.readouterr().err
+    assert main(["search", f"checkpoint={checkpoint}", f"out_dir={tmp_path}", "latency.ray_resources={device_test: 1}",
+                 *SEARCH]) == 2
+    assert "latency.ray_resources = {'device_test': 1} times networks on a Ray node, which latency.kind = " \
+           "'measured' does" in capsys.readouterr().err

@@ -117,3 +117,19 @@ def test_latency_survey_csv_resumes_and_records_failures(tmp_path, monkeypatch, 
     assert main([*args[:2], "3", *args[3:]]) == 0 and len(out.read_text().splitlines()) == 6  # never retried
     assert main(["latency", "--device", "tpu", "--out", str(out)]) == 2
     assert "device = 'tpu'" in capsys.readouterr().err
+
+
+def test_latency_is_timed_on_the_ray_node_that_offers_the_resource(local_ray):
+    """The local instance's node offers `device_test`, standing for a target device; the protocol names the host."""
+    import socket
+
+    from moseg.latency import LatencySettings
+
+    settings = LatencySettings(resolution=(32, 48), threads=1, min_time_s=0, ray_resources={"device_test": 1})
+    result = settings.measure(torch.nn.Conv2d(3, 4, 3))
+    assert result.median_ms > 0 and result.protocol["host"] == socket.gethostname()
+    assert settings.describe() == "cpu of the Ray node offering device_test=1, float32 eager, batch 1 at 48x32"
+    elsewhere = LatencySettings(resolution=(32, 48), min_time_s=0, ray_resources={"device_jetson": 1})
+    with pytest.raises(ValueError, match=r"no node of the Ray cluster offers \{'device_jetson': 1\}; start the "
+                                         r"target's node with ray start"):
+        elsewhere.measure(torch.nn.Conv2d(3, 4, 3))

@@ -1,6 +1,8 @@
 """Evaluators: the search hands them whole batches and records results in the order they arrive; what it
 finds does not depend on that order."""
 
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -76,3 +78,10 @@ def test_an_archive_begun_before_slots_and_killed_mid_iteration_resumes_to_the_s
     result = run_search(resumed, XL, XU, 40, seed=1, out_dir=tmp_path / "b", n_doe=20, n_infill=5, **FAST)
     assert resumed.calls == 13
     np.testing.assert_array_equal(result.X, reference.X)
+
+
+def test_asking_for_ray_without_the_extra_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError, as where it is not installed
+    with pytest.raises(ValueError, match=r'running on Ray needs Ray, an optional extra of moseg: pip install -e '
+                                         r'"\.\[ray\]"'):
+        EVALUATORS["ray"](lambda: None, workers=2)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from moseg.space import Arch, AttentionBlock, Branch, ConvBlock, SearchSpace
+from moseg.space.ops import OPERATORS, BlockSpec, Operator, register_operator
 
 SPACE = SearchSpace()
 
@@ -228,6 +229,36 @@ def test_constructor_rejects_bad_choice_lists():
         SearchSpace(branch_widths=((8,),) * 5)
     with pytest.raises(ValueError, match="unknown gene 'b9.depth'"):
         SPACE.index("b9.depth")
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"ops": [["conv"]]}, r"ops = \[\['conv'\]\], expected a non-empty list of operator names from \['attention'"),
+    ({"ops": ["separable"]}, r"ops = \['separable'\], expected a non-empty list of operator names"),
+    ({"ops": ["conv", "conv"]}, r"ops = \['conv', 'conv'\] names an operator twice"),
+    ({"kernels": [3], "block_choices": {"kernel": [5]}}, r"kernels and block_choices\['kernel'\] both set"),
+    ({"block_choices": {"width": [1]}}, r"choices given for \['width'\], which no operator of ops="),
+    ({"ops": ["attention"], "kernels": [3]}, r"choices given for \['kernels'\], which no operator"),
+    ({"block_choices": {"kernel": [3, 4]}}, r"block_choices\['kernel'\] = \(3, 4\), expected odd kernel sizes"),
+])
+def test_bad_operator_settings_are_named(options, message):
+    with pytest.raises(ValueError, match=message):
+        SearchSpace(**options)
+
+
+def test_an_operator_needs_a_dataclass_block_of_its_own():
+    class NotADataclass(BlockSpec):
+        op = "plain"
+
+    class Plain(Operator):
+        block = NotADataclass
+        choices = {}
+
+        def cost(self, block, width, size):
+            return 0, 0
+
+    with pytest.raises(ValueError, match="`block` must be a BlockSpec dataclass"):
+        register_operator(Plain)
+    assert "plain" not in OPERATORS
 
 
 def test_gene_names_cover_every_block_gene():

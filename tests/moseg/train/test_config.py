@@ -117,3 +117,8 @@ def test_defaults_merge_section_by_section_and_variable_length_lists_are_typed(t
         load_config(Schema, None, ["names=[a, 3]"])
     with pytest.raises(ConfigError, match="names = 'a': expected a list"):
         load_config(Schema, None, ["names=a"])
+
+
+def test_a_section_written_once_with_a_yaml_anchor_is_overridden_in_one_place_only():
+    data = yaml.safe_load("a: &shared {size: 1}\nb: *shared\n")
+    assert apply_overrides(data, ["a.size=2"]) == {"a": {"size": 2}, "b": {"size": 1}}
