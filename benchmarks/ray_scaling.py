@@ -39,6 +39,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--size", type=int, nargs=2, default=[128, 160], help="synthetic scene height and width")
     p.add_argument("--retrain-iterations", type=int, default=200)
     p.add_argument("--trivial", type=int, default=400, help="candidates of the overhead measurement")
+    p.add_argument("--search-only", action="store_true", help="the searches on 1 and 2 Ray workers, nothing else")
     return p.parse_args()
 
 
@@ -96,18 +97,22 @@ def main() -> None:
 
     ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
     rows = []
-    for name, evaluator in (("serial, in this process", EvaluatorSettings()),
-                            ("Ray, 1 worker", EvaluatorSettings("ray", {"workers": 1})),
-                            ("Ray, 2 workers", EvaluatorSettings("ray", {"workers": 2}))):
+    searches = (("serial, in this process", EvaluatorSettings()),
+                ("Ray, 1 worker", EvaluatorSettings("ray", {"workers": 1})),
+                ("Ray, 2 workers", EvaluatorSettings("ray", {"workers": 2})))
+    for name, evaluator in searches[1:] if args.search_only else searches:
         config = dataclasses.replace(base["search"], out_dir=str(out / name.replace(" ", "_").replace(",", "")),
                                      evaluator=evaluator, device="cpu")
         seconds = timed(lambda config=config: search_supernet(config))
         archive = pd.read_csv(Path(config.out_dir) / "archive.csv")
+        stats = pd.read_csv(Path(config.out_dir) / "stats.csv")
         rows.append({"run": f"search, {name}", "seconds": round(seconds, 1), "evaluations": len(archive),
-                     "candidate seconds (sum)": round(archive["seconds"].sum(), 1)})
+                     "candidate seconds (sum)": round(archive["seconds"].sum(), 1),
+                     "in-fill evaluation seconds": round(stats["eval_seconds"].sum(), 1)})
     search_dir = str(out / "Ray_2_workers")  # the front the retraining runs select from
-    for name, pool in (("serial, in this process", None), ("Ray, 1 worker", {"workers": 1}),
-                       ("Ray, 2 workers", {"workers": 2})):
+    retrainings = (("serial, in this process", None), ("Ray, 1 worker", {"workers": 1}),
+                   ("Ray, 2 workers", {"workers": 2}))
+    for name, pool in () if args.search_only else retrainings:
         config = dataclasses.replace(base["retrain"], search_dir=search_dir, ray=pool,
                                      out_dir=str(out / ("retrain_" + name.replace(" ", "_").replace(",", ""))))
         seconds = timed(lambda config=config: retrain(config, log=None))
@@ -115,11 +120,13 @@ def main() -> None:
         rows.append({"run": f"retrain 2 networks, {name}", "seconds": round(seconds, 1), "evaluations": len(table),
                      "candidate seconds (sum)": round(table["train_seconds"].sum(), 1)})
     frame = pd.DataFrame(rows).set_index("run")
-    print(markdown(frame, "run"))
-    for what in ("search", "retrain 2 networks"):
-        one, two = (frame.loc[f"{what}, Ray, {n}", "seconds"] for n in ("1 worker", "2 workers"))
-        print(f"{what}: speed-up of 2 Ray workers over 1: {one / two:.2f}x")
-    for workers in (1, 2):
+    print(markdown(frame.fillna("-"), "run"))
+    for what, column in (("search", "seconds"), ("search", "in-fill evaluation seconds"),
+                         ("retrain 2 networks", "seconds")):
+        if f"{what}, Ray, 1 worker" in frame.index:
+            one, two = (frame.loc[f"{what}, Ray, {n}", column] for n in ("1 worker", "2 workers"))
+            print(f"{what}, {column}: speed-up of 2 Ray workers over 1: {one / two:.2f}x")
+    for workers in () if args.search_only else (1, 2):
         print(f"Ray overhead per candidate, trivial evaluation, {workers} worker(s): "
               f"{overhead_ms(args.trivial, workers):.2f} ms")
     ray.shutdown()

@@ -31,8 +31,10 @@ def local_ray():
     """A local Ray instance for a module's tests that need one (2 CPUs and a custom resource `device_test`, standing
     for a target device's node), shut down after the module; skipped, saying why, without the ray extra."""
     ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install -e '.[ray]')")
-    if not ray.is_initialized():
+    started = not ray.is_initialized()
+    if started:
         ray.init(num_cpus=2, resources={"device_test": 1}, include_dashboard=False, logging_level="ERROR",
                  log_to_driver=False)
     yield ray
-    ray.shutdown()
+    if started:
+        ray.shutdown()

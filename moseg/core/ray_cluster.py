@@ -30,8 +30,9 @@ def import_ray() -> ModuleType:
 
 @dataclass(frozen=True)
 class RayWorkers:
-    """A pool of Ray workers: the Ray instance to use (`address`: None starts one on this machine, "auto" joins the
-    cluster this machine belongs to, "HOST:PORT" names its head), how many workers, and what each one reserves
+    """A pool of Ray workers: the Ray instance to use (`address`: None is Ray's default, the cluster RAY_ADDRESS
+    names or one already running on this machine, else a new one here; "auto" joins the cluster this machine
+    belongs to; "HOST:PORT" names its head), how many workers, and what each one reserves
     (CPU cores, GPUs, and custom resources such as {"device_jetson": 1}, which pin a worker to the nodes that offer
     them). A worker's torch uses as many threads as it has CPUs."""
 
@@ -66,6 +67,25 @@ class RayWorkers:
         """Environment of a worker: its torch threads, one per reserved core (at least one)."""
         threads = str(max(1, int(self.cpus_per_worker)))
         return {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+
+    def check_fits(self, ray: ModuleType, together: bool) -> None:
+        """ValueError, naming what is asked and what the cluster offers, when no node can hold one worker, or (with
+        `together`, for workers that must all run at once) the cluster cannot hold all of them: Ray would wait
+        for resources that never come."""
+        need = {"CPU": self.cpus_per_worker, "GPU": self.gpus_per_worker, **self.resources}
+        need = {name: amount for name, amount in need.items() if amount > 0}
+        nodes = [node["Resources"] for node in ray.nodes() if node.get("Alive")]
+        if not any(all(node.get(name, 0) >= amount for name, amount in need.items()) for node in nodes):
+            offered = [{k: v for k, v in node.items() if not k.startswith(("node:", "memory", "object_store"))}
+                       for node in nodes]
+            raise ValueError(f"no node of the Ray cluster can hold a worker asking for {need}; its nodes offer "
+                             f"{offered}")
+        total = ray.cluster_resources()
+        short = {name: amount * self.workers for name, amount in need.items()
+                 if together and amount * self.workers > total.get(name, 0)}
+        if short:
+            raise ValueError(f"workers = {self.workers} asking for {need} each need {short} at once; the Ray "
+                             f"cluster has {({name: total.get(name, 0) for name in short})}")
 
     def connect(self) -> tuple[ModuleType, bool]:
         """`ray`, connected to the instance `address` names unless this process is connected already; and whether

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Literal
 
 import numpy as np
@@ -226,13 +227,18 @@ def retrain(config: RetrainConfig, log: Callable[[str], None] | None = print) ->
         for network in todo:
             row, net = train_network(network, config, space, out / "networks" / network.name, test_data)
             table.append(timed_row(row, net, config, out / "networks" / network.name))
-    else:
-        trained = train_on_ray(todo, config, space, out, test_data, say)
-        for network in todo:  # timed one at a time, once no network trains any more
-            folder = out / "networks" / network.name
-            row = trained[network.name]
-            table.append(timed_row(row, load_network(folder / "export") if row["status"] == "ok" else None, config,
-                                   folder))
+    elif todo:
+        pool = ray_workers(config)
+        ray, owns_connection = pool.connect()  # kept until the timings are done: they may run on a Ray node too
+        try:
+            trained = train_on_ray(ray, pool, todo, config, space, out, test_data, say)
+            for network in todo:  # timed one at a time, once no network trains any more
+                folder = out / "networks" / network.name
+                row = trained[network.name]
+                table.append(timed_row(row, _exported(row, folder), config, folder))
+        finally:
+            if owns_connection:
+                ray.shutdown()
     result = pd.read_csv(out / "retrained.csv", dtype={GENES: str})
     summary = {**supernet_vs_scratch(result), "test_split": config.test_split,
                "data_protocol": data_protocol(test_data), "latency_protocol": config.latency.describe()}
@@ -308,21 +314,24 @@ def ray_workers(config: RetrainConfig) -> RayWorkers:
     return pool
 
 
-def train_on_ray(networks: list[Network], config: RetrainConfig, space: dict | None, out: Path,
-                 test_data: Dataset, say: Callable[[str], None]) -> dict[str, dict]:
-    """Train, score and export `networks` in parallel, each a Ray task on its own worker (at most `workers` at a
-    time, each resuming its checkpoint; a task whose worker dies is run once more); their rows by name, a failure
-    recorded in its row. A ConfigError in any task stops the job."""
-    pool = ray_workers(config)
-    ray, owns_connection = pool.connect()
+def train_on_ray(ray: ModuleType, pool: RayWorkers, networks: list[Network], config: RetrainConfig,
+                 space: dict | None, out: Path, test_data: Dataset, say: Callable[[str], None]) -> dict[str, dict]:
+    """Train, score and export `networks` in parallel on `ray`, each a Ray task on a worker of `pool` (at most
+    `workers` at a time, each resuming its checkpoint; a task whose worker dies is run once more); their rows by
+    name, a failure recorded in its row. A ConfigError in any task stops the job."""
+    try:
+        pool.check_fits(ray, together=False)  # a task no node can hold would be waited for forever
+    except ValueError as err:
+        raise ConfigError(f"ray = {config.ray!r}: {err}") from None
     task = ray.remote(max_retries=1, runtime_env={"env_vars": pool.env()}, **pool.options())(_train_remotely)
+    data_ref = ray.put(test_data)  # sent to the object store once, not once per task
     rows: dict[str, dict] = {}
     queue, pending = list(networks), {}
     try:
         while queue or pending:
             while queue and len(pending) < pool.workers:
                 network = queue.pop(0)
-                pending[task.remote(network, config, space, out / "networks" / network.name, test_data)] = network
+                pending[task.remote(network, config, space, out / "networks" / network.name, data_ref)] = network
             [ref], _ = ray.wait(list(pending), num_returns=1)
             network = pending.pop(ref)
             try:
@@ -337,9 +346,19 @@ def train_on_ray(networks: list[Network], config: RetrainConfig, space: dict | N
     finally:
         for ref in pending:
             ray.cancel(ref, force=True)
-        if owns_connection:
-            ray.shutdown()
     return rows
+
+
+def _exported(row: dict, folder: Path) -> nn.Module | None:
+    """The network a Ray task trained and exported, loaded here to be timed; None (and the row failed) when it
+    failed or its export cannot be read here (e.g. no shared file system)."""
+    if row["status"] != "ok":
+        return None
+    try:
+        return load_network(folder / "export")
+    except Exception as err:  # noqa: BLE001 - recorded in its row, the other networks go on
+        row.update(status="failed", error=f"{type(err).__name__}: {err}"[:500])
+        return None
 
 
 def _train_remotely(network: Network, config: RetrainConfig, space: dict | None, folder: Path,

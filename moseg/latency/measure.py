@@ -237,9 +237,9 @@ class LatencySettings:
     # time on the node of a Ray cluster that offers these custom resources (e.g. {device_jetson: 1}: the target
     # device), as a Ray task; the protocol records the node's host name. None: on this machine
     ray_resources: dict | None = field(default=None, metadata=check(
-        lambda v: all(isinstance(k, str) and isinstance(n, numbers.Real) and not isinstance(n, bool) and n > 0
-                      for k, n in v.items()), "a mapping of custom resource name to a positive amount, e.g. "
-        "{device_jetson: 1}"))
+        lambda v: bool(v) and all(isinstance(k, str) and isinstance(n, numbers.Real) and not isinstance(n, bool)
+                                  and n > 0 for k, n in v.items()),
+        "a non-empty mapping of custom resource name to a positive amount, e.g. {device_jetson: 1}"))
 
     def input_shape(self) -> tuple[int, int, int, int]:
         return (self.batch, 3, *self.resolution)
@@ -274,16 +274,19 @@ class LatencySettings:
 
 
 def measure_on_ray_node(settings: LatencySettings, model: nn.Module) -> LatencyResult:
-    """`settings.measure(model)` as a Ray task on a node that offers `settings.ray_resources` (joining the running
-    Ray cluster, or using the one this process is connected to); ValueError when no node offers them."""
-    node = RayWorkers(address="auto", cpus_per_worker=settings.threads or 1, resources=settings.ray_resources)
+    """`settings.measure(model)` as a Ray task on a node that offers `settings.ray_resources` (using the Ray instance
+    this process is connected to, else joining the running cluster); ValueError when no node offers them. The task
+    reserves the custom resources (one timing at a time per unit), a GPU when it times on one, and no CPU: an
+    evaluation actor waiting for its timing must not keep it from starting."""
+    gpus = 1.0 if str(settings.device).startswith("cuda") else 0.0
+    node = RayWorkers(address="auto", cpus_per_worker=0.0, gpus_per_worker=gpus, resources=settings.ray_resources)
     ray, _ = node.connect()
-    offered = ray.cluster_resources()
-    missing = {k: v for k, v in settings.ray_resources.items() if offered.get(k, 0) < v}
-    if missing:
-        raise ValueError(f"latency.ray_resources = {settings.ray_resources!r}: no node of the Ray cluster offers "
-                         f"{missing}; start the target's node with ray start --address=HEAD:PORT "
-                         f"--resources='{{\"{next(iter(missing))}\": 1}}'")
+    try:
+        node.check_fits(ray, together=False)
+    except ValueError as err:
+        raise ValueError(f"latency.ray_resources = {settings.ray_resources!r}: {err}; start the target's node with "
+                         f"ray start --address=HEAD:PORT --resources='{{\"{next(iter(settings.ray_resources))}\": 1}}'"
+                         ) from None
     here = replace(settings, ray_resources=None)
     task = ray.remote(max_retries=1, runtime_env={"env_vars": node.env()}, **node.options())(_measure_here)
     return ray.get(task.remote(here, copy.deepcopy(model).cpu()))

@@ -10,8 +10,6 @@ is replaced and its candidate retried once, then recorded as failed.
 
 from __future__ import annotations
 
-import pickle
-import socket
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 
@@ -25,6 +23,12 @@ class WorkerDied(RuntimeError):
     """The Ray worker evaluating a candidate died, as many times as the evaluator retries."""
 
 
+def remote_error(name: str, message: str) -> Exception:
+    """An exception named like the one a worker raised (`name`), with its message, so the archive reads as it
+    reads after a serial evaluation ("ValueError: ..."); the worker's exception itself may not travel."""
+    return type(name, (RuntimeError,), {})(message)
+
+
 class EvaluationWorker:
     """One Ray actor: builds the evaluation once (`ready`), then evaluates one candidate per call."""
 
@@ -32,19 +36,14 @@ class EvaluationWorker:
         self.make_evaluate = make_evaluate
         self.evaluate_fn: EvaluateFn | None = None
 
-    def ready(self) -> str:
-        """Build the evaluation (an error here is the job's, not a candidate's); returns the host's name."""
+    def ready(self) -> None:
+        """Build the evaluation (an error here is the job's, not a candidate's)."""
         self.evaluate_fn = self.make_evaluate()
-        return socket.gethostname()
 
-    def evaluate(self, x: np.ndarray) -> tuple[np.ndarray | None, BaseException | None, float]:
+    def evaluate(self, x: np.ndarray) -> tuple[np.ndarray | None, tuple[str, str] | None, float]:
+        """The objectives of x, or its error as (exception name, message), and the seconds it took."""
         outcome = timed_outcome(0, self.evaluate_fn, x)
-        error = outcome.error
-        if error is not None:
-            try:
-                pickle.dumps(error)
-            except Exception:  # noqa: BLE001 - an exception that cannot travel is sent as its text
-                error = RuntimeError(f"{type(error).__name__}: {error}")
+        error = None if outcome.error is None else (type(outcome.error).__name__, str(outcome.error))
         return outcome.objectives, error, outcome.seconds
 
 
@@ -63,7 +62,6 @@ class RayEvaluator(Evaluator):
         import_ray()  # refused now, saying how to install Ray, rather than at the first batch
         self.make_evaluate, self.retries = make_evaluate, retries
         self.actors: list = []
-        self.hosts: list[str] = []
         self._ray = None
         self._owns_connection = False
 
@@ -89,17 +87,19 @@ class RayEvaluator(Evaluator):
                         f"the Ray worker evaluating it died {attempts[index]} times ({type(died).__name__})"), 0.0)
                 continue
             except ray.exceptions.RayError as err:  # e.g. a result that cannot be sent back: the candidate's failure
-                objectives, error, seconds = None, RuntimeError(f"{type(err).__name__}: {err}"), 0.0
+                objectives, error, seconds = None, err, 0.0
             idle.append(actor)
-            yield Outcome(index, objectives, error, seconds)
+            yield Outcome(index, objectives, error if error is None or isinstance(error, Exception)
+                          else remote_error(*error), seconds)
 
     def _start(self):
         """Connect to Ray and start the actors (each builds its evaluation) on first use."""
         if self._ray is None:
             self._ray, self._owns_connection = self.pool.connect()
         if not self.actors:
+            self.pool.check_fits(self._ray, together=True)  # actors that cannot all start would be waited for forever
             self.actors = [self._new_actor() for _ in range(self.pool.workers)]
-            self.hosts = self._ready(self.actors)
+            self._ready(self.actors)
         return self._ray
 
     def _new_actor(self):
@@ -108,11 +108,11 @@ class RayEvaluator(Evaluator):
                             **self.pool.options())(EvaluationWorker)
         return remote.remote(self.make_evaluate)
 
-    def _ready(self, actors: list) -> list[str]:
+    def _ready(self, actors: list) -> None:
         """Wait until `actors` have built their evaluation; a failure to build it stops the search with its error."""
         ray = self._ray
         try:
-            return ray.get([actor.ready.remote() for actor in actors])
+            ray.get([actor.ready.remote() for actor in actors])
         except ray.exceptions.RayTaskError as err:
             cause = err.cause if getattr(err, "cause", None) is not None else err
             raise RuntimeError(f"a Ray worker could not build the evaluation: {type(cause).__name__}: {cause}") \
