@@ -87,10 +87,9 @@ class RayEvaluator(Evaluator):
                         f"the Ray worker evaluating it died {attempts[index]} times ({type(died).__name__})"), 0.0)
                 continue
             except ray.exceptions.RayError as err:  # e.g. a result that cannot be sent back: the candidate's failure
-                objectives, error, seconds = None, err, 0.0
+                objectives, error, seconds = None, (type(err).__name__, str(err)), 0.0
             idle.append(actor)
-            yield Outcome(index, objectives, error if error is None or isinstance(error, Exception)
-                          else remote_error(*error), seconds)
+            yield Outcome(index, objectives, None if error is None else remote_error(*error), seconds)
 
     def _start(self):
         """Connect to Ray and start the actors (each builds its evaluation) on first use."""
